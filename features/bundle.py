@@ -1,0 +1,113 @@
+"""The model bundle: what a registered model carries to score (booster, spec, levels, cutoffs)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from features.encode import to_model_input
+
+if TYPE_CHECKING:
+    import lightgbm
+
+BOOSTER_FILE = "booster.txt"
+SPEC_FILE = "spec.json"
+TIERS: tuple[tuple[str, int], ...] = (("A", 90), ("B", 70), ("C", 40), ("D", 1))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything besides the trees that scoring needs, stored as JSON beside the booster."""
+
+    feature_version: str
+    feature_columns: list[str]
+    categorical_levels: dict[str, list[str]]
+    # 98 ascending probabilities that cut validation scores into 99 equal groups.
+    score_cutoffs: list[float]
+    horizon_days: int
+    trained_at: str
+    mode: str = "events"
+    entity_key: str = "follower_id"
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoringBundle:
+    """A loaded model: the LightGBM booster and its spec."""
+
+    booster: lightgbm.Booster
+    spec: ModelSpec
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Probability of converting within the horizon, one per row of `features`."""
+        matrix = to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)
+        if len(matrix) == 0:
+            return np.empty(0, dtype=np.float64)
+        return self.booster.predict(matrix)
+
+
+def save_bundle(booster: lightgbm.Booster, spec: ModelSpec, directory: Path) -> Path:
+    """Write the booster and spec into `directory` (created) and return it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(directory / BOOSTER_FILE))
+    (directory / SPEC_FILE).write_text(json.dumps(asdict(spec), indent=2))
+    return directory
+
+
+def load_bundle(directory: Path) -> ScoringBundle:
+    """Read a bundle written by `save_bundle`."""
+    import lightgbm
+
+    directory = Path(directory)
+    spec = ModelSpec(**json.loads((directory / SPEC_FILE).read_text()))
+    booster = lightgbm.Booster(model_file=str(directory / BOOSTER_FILE))
+    return ScoringBundle(booster=booster, spec=spec)
+
+
+def make_score_cutoffs(probabilities: np.ndarray) -> list[float]:
+    """The 1st..98th of 99 quantiles of reference probabilities, for 1–99 scores."""
+    quantiles = np.linspace(0, 1, 100)[1:-1]
+    return [float(x) for x in np.quantile(np.asarray(probabilities, dtype=float), quantiles)]
+
+
+def score_from_probability(probabilities: np.ndarray, cutoffs: list[float]) -> np.ndarray:
+    """1–99: how many reference followers of 99 a follower outranks, plus one."""
+    return 1 + np.searchsorted(np.asarray(cutoffs), probabilities, side="right").astype(np.int64)
+
+
+def tier_from_score(scores: np.ndarray) -> np.ndarray:
+    """A (90–99), B (70–89), C (40–69) or D (1–39)."""
+    tiers = np.full(len(scores), "D", dtype=object)
+    for tier, floor in reversed(TIERS):
+        tiers[np.asarray(scores) >= floor] = tier
+    return tiers
+
+
+def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
+    """Rebuild a spec from its JSON form."""
+    return ModelSpec(**data)
+
+
+def find_bundle_dir(model_dir: Path) -> Path:
+    """The bundle folder inside a downloaded MLflow model (or the folder itself)."""
+    model_dir = Path(model_dir)
+    for candidate in (model_dir, model_dir / "artifacts" / "bundle"):
+        if (candidate / SPEC_FILE).exists():
+            return candidate
+    found = sorted(model_dir.rglob(SPEC_FILE))
+    if not found:
+        raise FileNotFoundError(f"{model_dir} holds no {SPEC_FILE}: not a leadscore model")
+    return found[0].parent
+
+
+def download_bundle(model_uri: str) -> ScoringBundle:
+    """Load a bundle from an MLflow model URI such as models:/lead-scorer@champion."""
+    import mlflow
+
+    return load_bundle(find_bundle_dir(Path(mlflow.artifacts.download_artifacts(model_uri))))

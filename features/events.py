@@ -1,0 +1,193 @@
+"""Load and validate the input tables; every check names the column or row at fault."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.schema import (
+    ALL_EVENT_TYPES,
+    CONVERSIONS_OPTIONAL,
+    CONVERSIONS_REQUIRED,
+    EVENT_TYPES,
+    FOLLOWERS_OPTIONAL,
+    FOLLOWERS_REQUIRED,
+    INTERACTIONS_OPTIONAL,
+    INTERACTIONS_REQUIRED,
+    OTHER_EVENT,
+)
+
+logger = logging.getLogger(__name__)
+
+TABLE_NAMES: tuple[str, ...] = ("followers", "posts", "interactions", "conversions")
+EVENT_TYPE_DTYPE = pd.CategoricalDtype(list(ALL_EVENT_TYPES))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The validated input tables of one data folder; `posts` and `conversions` may be absent."""
+
+    followers: pd.DataFrame
+    interactions: pd.DataFrame
+    posts: pd.DataFrame | None = None
+    conversions: pd.DataFrame | None = None
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read one Parquet or CSV file."""
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise ValueError(f"{path}: unsupported file type (use .parquet or .csv)")
+
+
+def find_table(data_dir: Path, name: str) -> Path | None:
+    """Return `<name>.parquet` or `<name>.csv` inside `data_dir`, if either exists."""
+    for suffix in (".parquet", ".csv"):
+        path = data_dir / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def load_tables(data_dir: Path) -> Tables:
+    """Read and validate the tables of a data folder; followers and interactions are required."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ValueError(f"data folder {data_dir} does not exist")
+    frames: dict[str, pd.DataFrame | None] = {}
+    for name in TABLE_NAMES:
+        path = find_table(data_dir, name)
+        if path is None and name in ("followers", "interactions"):
+            raise ValueError(f"{data_dir}: no {name}.parquet or {name}.csv")
+        frames[name] = None if path is None else read_table(path)
+    conversions = frames["conversions"]
+    return Tables(
+        followers=validate_followers(frames["followers"]),
+        interactions=validate_interactions(frames["interactions"]),
+        posts=frames["posts"],
+        conversions=None if conversions is None else validate_conversions(conversions),
+    )
+
+
+def _require_columns(frame: pd.DataFrame, required: Sequence[str], table: str) -> None:
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{table}: missing required column(s) {', '.join(missing)}")
+
+
+def _add_optional(frame: pd.DataFrame, optional: Sequence[str]) -> pd.DataFrame:
+    absent = {column: pd.NA for column in optional if column not in frame.columns}
+    return frame.assign(**absent) if absent else frame
+
+
+def parse_utc(values: pd.Series, column: str, table: str) -> pd.Series:
+    """Parse timestamps to UTC (naive ones are taken as UTC); name the first bad row."""
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise ValueError(f"{table}: row {row}: column {column}: bad timestamp {values.iloc[row]!r}")
+    return parsed.astype("datetime64[us, UTC]")
+
+
+def _require_values(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    for column in columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            raise ValueError(f"{table}: row {missing.nonzero()[0][0]}: column {column} is empty")
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    # Ids are compared as text everywhere, so 17 and "17" are the same follower.
+    return values.astype("str")
+
+
+def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked interactions frame; unknown event types become "other"."""
+    _require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
+    _require_values(interactions, INTERACTIONS_REQUIRED, "interactions")
+    events = _add_optional(interactions.reset_index(drop=True), INTERACTIONS_OPTIONAL)
+    event_type = events["event_type"].astype("str").str.strip().str.lower()
+    unknown = ~event_type.isin(EVENT_TYPES)
+    if unknown.any():
+        names = sorted(event_type[unknown].unique())[:5]
+        logger.info("%d events of unknown type %s counted as other", unknown.sum(), names)
+        event_type = event_type.where(~unknown, OTHER_EVENT)
+    value = pd.to_numeric(events["value"], errors="coerce").astype("float64")
+    return events.assign(
+        follower_id=_ids(events["follower_id"]),
+        event_type=event_type.astype(EVENT_TYPE_DTYPE),
+        occurred_at=parse_utc(events["occurred_at"], "occurred_at", "interactions"),
+        value=value,
+    )
+
+
+def validate_followers(followers: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked followers frame with all optional profile columns present."""
+    _require_columns(followers, FOLLOWERS_REQUIRED, "followers")
+    _require_values(followers, FOLLOWERS_REQUIRED, "followers")
+    profiles = normalize_profiles(followers)
+    duplicated = profiles["follower_id"].duplicated().to_numpy()
+    if duplicated.any():
+        row = duplicated.nonzero()[0][0]
+        follower_id = profiles["follower_id"].iloc[row]
+        raise ValueError(f"followers: row {row}: duplicate follower_id {follower_id!r}")
+    return profiles
+
+
+def normalize_profiles(followers: pd.DataFrame) -> pd.DataFrame:
+    """Profile columns in their canonical form; absent optional columns become missing."""
+    profiles = _add_optional(followers.reset_index(drop=True), FOLLOWERS_OPTIONAL)
+    if "platform" not in profiles:
+        profiles = profiles.assign(platform=pd.NA)
+    if "followed_at" not in profiles:
+        profiles = profiles.assign(followed_at=pd.NaT)
+    return profiles.assign(
+        follower_id=_ids(profiles["follower_id"]),
+        platform=profiles["platform"].astype("str").str.strip().str.lower(),
+        followed_at=parse_utc(profiles["followed_at"], "followed_at", "followers"),
+        country=profiles["country"].astype("str"),
+        follower_count=_numeric(profiles["follower_count"], "follower_count"),
+        following_count=_numeric(profiles["following_count"], "following_count"),
+        is_business=_flag(profiles["is_business"]),
+    )
+
+
+def _numeric(values: pd.Series, column: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise ValueError(
+            f"followers: row {row}: column {column}: not a number {values.iloc[row]!r}"
+        )
+    return numbers
+
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """Yes/no values as 1.0/0.0, missing or unrecognised as NaN (missing is information)."""
+    text = values.astype("str").str.strip().str.lower()
+    flags = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+    return pd.Series(flags, index=values.index, dtype="float64")
+
+
+def validate_conversions(conversions: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked conversions frame."""
+    _require_columns(conversions, CONVERSIONS_REQUIRED, "conversions")
+    _require_values(conversions, CONVERSIONS_REQUIRED, "conversions")
+    frame = _add_optional(conversions.reset_index(drop=True), CONVERSIONS_OPTIONAL)
+    return frame.assign(
+        follower_id=_ids(frame["follower_id"]),
+        converted_at=parse_utc(frame["converted_at"], "converted_at", "conversions"),
+    )

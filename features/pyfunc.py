@@ -1,0 +1,21 @@
+"""The MLflow pyfunc face of a bundle, so `mlflow.pyfunc.load_model` gives probabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+
+from features.bundle import ScoringBundle, load_bundle
+
+
+class LeadScorerModel(mlflow.pyfunc.PythonModel):
+    """Predicts the probability of converting within the horizon from feature records."""
+
+    def load_context(self, context: Any) -> None:
+        self.bundle: ScoringBundle = load_bundle(context.artifacts["bundle"])
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+        probability = self.bundle.predict_proba(pd.DataFrame(model_input))
+        return pd.DataFrame({"probability": probability})

@@ -1,0 +1,17 @@
+"""Process-wide switches shared by every entry point (command line, service, tests)."""
+
+from __future__ import annotations
+
+import os
+
+TELEMETRY_SWITCHES = {
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "BENTOML_DO_NOT_TRACK": "true",
+}
+
+
+def disable_telemetry() -> None:
+    """Nothing may call home: set every library's opt-out switch (unless the user set it)."""
+    for name, value in TELEMETRY_SWITCHES.items():
+        os.environ.setdefault(name, value)

@@ -1,0 +1,245 @@
+"""The `leadscore` command line: wires features, training and serving; holds no logic."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.runtime import disable_telemetry
+
+app = typer.Typer(
+    name="leadscore",
+    help="Lead scoring for social-media audiences: simulate, build features, train, score, serve.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[Path, typer.Option("--data", help="Folder with followers, interactions, ...")]
+ModelName = Annotated[str, typer.Option("--model-name", help="Registered model name.")]
+DEFAULT_MODEL = "lead-scorer"
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    disable_telemetry()
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(show_path=False, console=_console(stderr=True))],
+    )
+    for package in ("features", "training", "serving", "leadscore"):
+        logging.getLogger(package).setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _console(stderr: bool = False):  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def _fail(message: str) -> None:
+    _console(stderr=True).print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=1)
+
+
+def _tracking() -> str:
+    from training.tracking import configure_tracking
+
+    return configure_tracking(Path("mlruns"))
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the tables to.")] = Path(
+        "data/audience"
+    ),
+    followers: Annotated[int, typer.Option(min=10, help="Number of followers.")] = 20_000,
+    days: Annotated[int, typer.Option(min=30, help="Days of activity.")] = 240,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD.")] = "2026-01-01",
+) -> None:
+    """Simulate a social audience: followers, posts, interactions, conversions and the oracle."""
+    from features.simulate import SimulationConfig, simulate_audience, write_audience
+
+    config = SimulationConfig(n_followers=followers, days=days, seed=seed, start=start)
+    audience = simulate_audience(config)
+    paths = write_audience(audience, out)
+    _console().print(
+        f"simulated {len(audience.followers):,} followers, {len(audience.interactions):,} "
+        f"interactions, {len(audience.conversions):,} conversions -> {out}/ "
+        f"({', '.join(sorted(p.name for p in paths.values()))})"
+    )
+
+
+@app.command()
+def features(
+    data: DataDir,
+    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff date or time (UTC).")],
+    out: Annotated[Path, typer.Option(help="Output .csv or .parquet file.")],
+) -> None:
+    """Write the point-in-time feature table of every follower as of a date."""
+    from features.build import build_follower_features
+    from features.events import load_tables
+    from features.io import write_table
+    from features.labels import select_snapshot_followers
+
+    try:
+        tables = load_tables(data)
+        followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
+        table = build_follower_features(tables.interactions, followers, as_of)
+        write_table(table.reset_index(), out)
+    except ValueError as error:
+        _fail(str(error))
+    _console().print(f"{len(table):,} followers x {table.shape[1]} features -> {out}")
+
+
+@app.command()
+def train(
+    data: DataDir = Path("data/audience"),
+    model_name: ModelName = DEFAULT_MODEL,
+    horizon: Annotated[int, typer.Option(min=1, help="Label horizon in days.")] = 28,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+) -> None:
+    """Train on time-ordered snapshots, log to MLflow, register and promote if better."""
+    from training.config import TrainConfig
+    from training.train import train as run_training
+
+    uri = _tracking()
+    config = TrainConfig(data_dir=data, model_name=model_name, horizon_days=horizon, seed=seed)
+    try:
+        result = run_training(config)
+    except ValueError as error:
+        _fail(str(error))
+    metrics = result.metrics
+    oracle = metrics.get("oracle_roc_auc")
+    _console().print(
+        f"run {result.run_id} -> {model_name} version {result.version} (store {uri})\n"
+        f"out-of-time validation: ROC AUC {metrics['roc_auc']:.3f}"
+        + (f" (oracle {oracle:.3f})" if oracle is not None else "")
+        + f", PR AUC {metrics['pr_auc']:.3f} (base rate {metrics['base_rate']:.3f}), "
+        f"log loss {metrics['log_loss']:.4f} (constant {metrics['log_loss_baseline']:.4f})\n"
+        + ("promoted to champion: " if result.promoted else "stays challenger: ")
+        + result.reason
+    )
+
+
+@app.command()
+def score(
+    out: Annotated[Path, typer.Option(help="Output .csv or .parquet file.")],
+    data: DataDir = Path("data/audience"),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Cutoff (UTC); default: the day after the data.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="MLflow model URI; default: models:/NAME@champion.")
+    ] = None,
+    model_name: ModelName = DEFAULT_MODEL,
+    top: Annotated[int, typer.Option(min=0, help="Print this many top leads.")] = 10,
+) -> None:
+    """Score every follower of a data folder as of a date, with the champion by default."""
+    import pandas as pd
+
+    from features.io import write_table
+    from serving.batch import default_as_of, score_data_dir
+    from serving.model_store import champion_uri, load_registered
+
+    _tracking()
+    try:
+        bundle, version = load_registered(model or champion_uri(model_name))
+        cutoff = pd.Timestamp(as_of) if as_of else default_as_of(data)
+        scores = score_data_dir(data, cutoff, bundle, version)
+        write_table(scores, out)
+    except ValueError as error:
+        _fail(str(error))
+    _print_top(scores, top, f"{len(scores):,} followers scored as of {cutoff} -> {out}")
+
+
+def _print_top(scores, top: int, title: str) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in scores.columns:
+        table.add_column(column)
+    for row in scores.nlargest(top, "probability").itertuples(index=False):
+        table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
+    _console().print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 3000,
+    model: Annotated[
+        str | None, typer.Option(help="MLflow model URI; default: models:/NAME@champion.")
+    ] = None,
+    model_name: ModelName = DEFAULT_MODEL,
+) -> None:
+    """Serve the champion over HTTP with BentoML (OpenAPI at /docs.json, Swagger UI at /)."""
+    from serving.model_store import champion_uri, import_to_bentoml
+
+    _tracking()
+    try:
+        tag = import_to_bentoml(model or champion_uri(model_name))
+    except ValueError as error:
+        _fail(str(error))
+    _console().print(f"serving {tag} on http://{host}:{port}")
+    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScorer"]
+    command += ["--host", host, "--port", str(port)]
+    env = os.environ | {"LEADSCORE_MODEL_TAG": tag}
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5000,
+) -> None:
+    """Open the MLflow UI on the local store."""
+    uri = _tracking()
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", host, "--port", str(port), "--workers", "1"]
+    # Job workers would outlive the UI; nothing here needs them.
+    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Model version to make champion.")],
+    model_name: ModelName = DEFAULT_MODEL,
+) -> None:
+    """Make a model version the champion."""
+    from training import registry
+
+    _tracking()
+    try:
+        registry.promote(model_name, version)
+    except Exception as error:  # noqa: BLE001  (MLflow raises its own types for a bad version)
+        _fail(f"{model_name} version {version}: {error}")
+    _console().print(f"{model_name} version {version} is now champion")
+
+
+@app.command()
+def rollback(model_name: ModelName = DEFAULT_MODEL) -> None:
+    """Give the champion alias back to the previous champion."""
+    from training import registry
+
+    _tracking()
+    try:
+        version = registry.rollback(model_name)
+    except ValueError as error:
+        _fail(str(error))
+    _console().print(f"{model_name} champion rolled back to version {version}")
+
+
+if __name__ == "__main__":
+    app()

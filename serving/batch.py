@@ -1,0 +1,35 @@
+"""Batch scoring of a data folder's followers, with the same scoring code as the service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from features.build import build_follower_features, to_utc_timestamp
+from features.bundle import ScoringBundle
+from features.events import load_tables
+from features.labels import select_snapshot_followers
+from serving.scoring import score_features
+
+logger = logging.getLogger(__name__)
+
+
+def score_data_dir(
+    data_dir: Path, as_of: pd.Timestamp | str, bundle: ScoringBundle, model_version: str
+) -> pd.DataFrame:
+    """Scores of every follower who had followed before `as_of` and not yet converted."""
+    tables = load_tables(data_dir)
+    followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
+    logger.info("scoring %d followers as of %s", len(followers), to_utc_timestamp(as_of))
+    features = build_follower_features(tables.interactions, followers, as_of)
+    return score_features(features, bundle, model_version)
+
+
+def default_as_of(data_dir: Path) -> pd.Timestamp:
+    """Midnight after the newest interaction: scores as of the end of the data."""
+    interactions = load_tables(data_dir).interactions
+    if interactions.empty:
+        raise ValueError(f"{data_dir}: no interactions")
+    return interactions["occurred_at"].max().normalize() + pd.Timedelta(days=1)

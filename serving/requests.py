@@ -1,0 +1,51 @@
+"""Request bodies to frames: feature records and raw events become the pipeline's inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from features.events import normalize_profiles, validate_interactions
+from features.schema import ENTITY_KEY, FEATURE_COLUMNS
+from serving.schemas import Event, Profile
+
+
+def records_to_features(records: Sequence) -> pd.DataFrame:
+    """Feature records (pydantic) as a feature frame indexed by follower_id."""
+    frame = pd.DataFrame([record.model_dump() for record in records])
+    duplicated = frame[ENTITY_KEY].duplicated().to_numpy()
+    if duplicated.any():
+        row = int(duplicated.nonzero()[0][0])
+        raise ValueError(f"followers[{row}]: duplicate follower_id {frame[ENTITY_KEY][row]!r}")
+    business = frame["is_business"].map({True: 1.0, False: 0.0})
+    frame = frame.assign(
+        is_business=business.astype("float64"),
+        platform=frame["platform"].astype("str").str.strip().str.lower(),
+        country=frame["country"].astype("str"),
+    )
+    return frame.set_index(ENTITY_KEY)[list(FEATURE_COLUMNS)]
+
+
+def events_to_frame(events: Sequence[Event]) -> pd.DataFrame:
+    """Raw events as a validated interactions frame."""
+    frame = pd.DataFrame([event.model_dump() for event in events], columns=list(Event.model_fields))
+    return validate_interactions(frame)
+
+
+def followers_to_score(events: pd.DataFrame, profiles: Sequence[Profile]) -> pd.DataFrame:
+    """Profiles given, plus every other follower seen in the events (profile unknown)."""
+    known = (
+        normalize_profiles(pd.DataFrame([profile.model_dump() for profile in profiles]))
+        if profiles
+        else normalize_profiles(pd.DataFrame({ENTITY_KEY: pd.Series([], dtype="str")}))
+    )
+    duplicated = known[ENTITY_KEY].duplicated().to_numpy()
+    if duplicated.any():
+        row = int(duplicated.nonzero()[0][0])
+        raise ValueError(f"profiles[{row}]: duplicate follower_id {known[ENTITY_KEY][row]!r}")
+    seen = pd.unique(events[ENTITY_KEY]) if len(events) else np.array([], dtype=object)
+    others = [follower for follower in seen if follower not in set(known[ENTITY_KEY])]
+    unknown = normalize_profiles(pd.DataFrame({ENTITY_KEY: pd.Series(others, dtype="str")}))
+    return pd.concat([known, unknown], ignore_index=True)

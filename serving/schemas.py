@@ -1,0 +1,94 @@
+"""Request and response models of the HTTP service; field names follow features/schema.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from features.schema import (
+    CATEGORICAL_COLUMNS,
+    COUNT_COLUMNS,
+    RECENCY_COLUMNS,
+)
+
+FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
+_STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+def _feature_fields() -> dict[str, Any]:
+    """One optional field per feature column: counts default to 0, the rest to missing."""
+    fields: dict[str, Any] = {"follower_id": (FollowerId, ...)}
+    for column in COUNT_COLUMNS:
+        fields[column] = (int, Field(0, ge=0, description="Event count; 0 if left out."))
+    for column in (*RECENCY_COLUMNS, "follower_count", "following_count"):
+        fields[column] = (float | None, Field(None, ge=0, description="Missing if left out."))
+    fields["is_business"] = (bool | None, Field(None, description="Business account?"))
+    for column in CATEGORICAL_COLUMNS:
+        fields[column] = (
+            str | None,
+            Field(None, max_length=100, description="Missing if left out."),
+        )
+    return fields
+
+
+FeatureRecord = create_model(
+    "FeatureRecord",
+    __config__=_STRICT,
+    __doc__="Feature values of one follower, as `leadscore features` writes them.",
+    **_feature_fields(),
+)
+
+
+class Event(BaseModel):
+    """One interaction of a follower with the brand."""
+
+    model_config = _STRICT
+
+    follower_id: FollowerId
+    event_type: str = Field(
+        min_length=1,
+        max_length=64,
+        description="view, like, comment, share, save, click, profile_visit, dm, mention, "
+        "follow or unfollow; any other type counts as 'other'.",
+    )
+    occurred_at: datetime = Field(description="When it happened; a time without zone is UTC.")
+    post_id: str | None = Field(None, max_length=256)
+    value: float | None = Field(None, description="For example watch seconds of a view.")
+
+
+class Profile(BaseModel):
+    """Profile of one follower; every field but the id may be left out."""
+
+    model_config = _STRICT
+
+    follower_id: FollowerId
+    platform: str | None = Field(None, max_length=32, examples=["instagram"])
+    followed_at: datetime | None = None
+    country: str | None = Field(None, max_length=100)
+    follower_count: float | None = Field(None, ge=0)
+    following_count: float | None = Field(None, ge=0)
+    is_business: bool | None = None
+
+
+class Score(BaseModel):
+    """The score of one follower."""
+
+    follower_id: str
+    probability: float = Field(description="Probability of becoming a lead within the horizon.")
+    score: int = Field(ge=1, le=99, description="1–99: percentile among scored followers.")
+    tier: str = Field(description="A (score 90–99), B (70–89), C (40–69) or D (1–39).")
+    model_version: str
+
+
+class ModelInfo(BaseModel):
+    """What model answers, and how it did when trained."""
+
+    name: str
+    version: str
+    trained_at: str
+    feature_version: str
+    horizon_days: int
+    metrics: dict[str, float]
+    features: list[str]

@@ -1,0 +1,91 @@
+"""The BentoML service LeadScorer: scores feature records or raw events with one model version."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from features.runtime import disable_telemetry
+
+# The switches must be set before BentoML is imported, whoever starts the service.
+disable_telemetry()
+
+import bentoml
+import pandas as pd
+from bentoml.exceptions import InvalidArgument
+
+from features.build import build_follower_features
+from features.bundle import find_bundle_dir, load_bundle
+from serving.requests import events_to_frame, followers_to_score, records_to_features
+from serving.schemas import Event, FeatureRecord, ModelInfo, Profile, Score
+from serving.scoring import score_features
+
+logger = logging.getLogger(__name__)
+
+# `leadscore serve` copies the champion into the BentoML model store and names it here.
+MODEL_TAG = os.environ.get("LEADSCORE_MODEL_TAG", "lead-scorer:latest")
+
+
+def _to_scores(scores: pd.DataFrame) -> list[Score]:
+    return [Score(**row) for row in scores.to_dict(orient="records")]
+
+
+@bentoml.service(name="lead_scorer", traffic={"timeout": 60})
+class LeadScorer:
+    """Lead scores for followers, from feature records (/score) or raw events (/score_events)."""
+
+    model_ref = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        stored = bentoml.models.get(self.model_ref.tag)
+        self.bundle = load_bundle(find_bundle_dir(Path(stored.path_of("mlflow_model"))))
+        labels = stored.info.labels
+        self.model_name = labels.get("model_name", stored.tag.name)
+        self.model_version = labels.get("model_version", str(stored.tag.version))
+        logger.info("serving %s version %s", self.model_name, self.model_version)
+
+    @bentoml.api(route="/score")
+    def score(self, followers: list[FeatureRecord]) -> list[Score]:  # type: ignore[valid-type]
+        """Score followers from their feature values."""
+        if not followers:
+            return []
+        try:
+            features = records_to_features(followers)
+        except ValueError as error:
+            raise InvalidArgument(str(error)) from None
+        return _to_scores(score_features(features, self.bundle, self.model_version))
+
+    @bentoml.api(route="/score_events")
+    def score_events(
+        self,
+        events: list[Event],
+        profiles: list[Profile] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Score]:
+        """Score followers from raw events before `as_of` (default: now), as training does."""
+        try:
+            interactions = events_to_frame(events)
+            followers = followers_to_score(interactions, profiles or [])
+        except ValueError as error:
+            raise InvalidArgument(str(error)) from None
+        if followers.empty:
+            return []
+        cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
+        features = build_follower_features(interactions, followers, cutoff)
+        return _to_scores(score_features(features, self.bundle, self.model_version))
+
+    @bentoml.api(route="/model")
+    def model(self) -> ModelInfo:
+        """The model answering: name, version, training time, validation metrics, features."""
+        spec = self.bundle.spec
+        return ModelInfo(
+            name=self.model_name,
+            version=self.model_version,
+            trained_at=spec.trained_at,
+            feature_version=spec.feature_version,
+            horizon_days=spec.horizon_days,
+            metrics=spec.metrics,
+            features=spec.feature_columns,
+        )

@@ -1,0 +1,105 @@
+"""Shared fixtures: a hand-written audience small enough to check on paper."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.events import validate_conversions, validate_followers, validate_interactions
+from features.runtime import disable_telemetry
+
+disable_telemetry()
+# Tests never touch the user's stores: BentoML and MLflow get throw-away homes before use.
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="leadscore-bentoml-")
+
+AS_OF = pd.Timestamp("2026-03-01", tz="UTC")
+
+
+@pytest.fixture
+def followers() -> pd.DataFrame:
+    """Four followers: a, b and c followed in 2025, d follows after the cutoff."""
+    return validate_followers(
+        pd.DataFrame(
+            {
+                "follower_id": ["a", "b", "c", "d"],
+                "platform": ["Instagram", "linkedin", "tiktok", "x"],
+                "followed_at": ["2025-12-01", "2025-12-15", "2026-01-01", "2026-03-05"],
+                "country": ["FR", None, "US", "FR"],
+                "follower_count": [120, None, 5000, 10],
+                "following_count": [300, 80, None, 5],
+                "is_business": [False, True, None, False],
+            }
+        )
+    )
+
+
+@pytest.fixture
+def interactions() -> pd.DataFrame:
+    """Twelve events around the 2026-03-01 cutoff (three of them at or after it)."""
+    rows = [
+        ("a", "view", "2026-02-27 10:00"),  # 1.58 days before the cutoff
+        ("a", "like", "2026-02-27 10:05"),
+        ("a", "click", "2026-02-20 09:00"),  # 8.6 days: in 30d and 90d, not 7d
+        ("a", "dm", "2026-01-10 00:00"),  # 50 days: only in 90d
+        ("a", "click", "2026-03-01 00:00"),  # exactly at the cutoff: the future
+        ("b", "profile_visit", "2026-02-22 00:00"),  # 7 days exactly: inside the 7d window
+        ("b", "like", "2025-11-01 00:00"),  # 120 days: outside every window
+        ("b", "SHARE", "2026-02-28 12:00"),
+        ("b", "teleport", "2026-02-28 13:00"),  # unknown type: counted as other
+        ("c", "dm", "2026-03-02 00:00"),  # after the cutoff
+        ("c", "view", "2026-03-10 00:00"),  # after the cutoff
+        ("zz", "like", "2026-02-01 00:00"),  # not a follower in the table
+    ]
+    return validate_interactions(
+        pd.DataFrame(rows, columns=["follower_id", "event_type", "occurred_at"])
+    )
+
+
+@pytest.fixture
+def conversions() -> pd.DataFrame:
+    """a converts inside a 28-day horizon, c before the cutoff, b long after."""
+    return validate_conversions(
+        pd.DataFrame(
+            {
+                "follower_id": ["a", "c", "b"],
+                "converted_at": ["2026-03-10", "2026-02-01", "2026-05-01"],
+            }
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def audience_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated audience written as Parquet (shared by the slow tests)."""
+    from features.simulate import SimulationConfig, simulate_audience, write_audience
+
+    out = tmp_path_factory.mktemp("audience")
+    write_audience(simulate_audience(SimulationConfig(n_followers=4000, days=240, seed=7)), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh SQLite MLflow store for this test session."""
+    from training.tracking import configure_tracking
+
+    store = tmp_path_factory.mktemp("mlruns")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    uri = configure_tracking(store)
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def trained(audience_dir: Path, tracking_uri: str):
+    """One training run on the small audience, registered and promoted in the test store."""
+    from training.config import TrainConfig
+    from training.train import train
+
+    return train(TrainConfig(data_dir=audience_dir, num_boost_round=300))

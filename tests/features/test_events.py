@@ -1,0 +1,97 @@
+"""Validation of input tables: clear errors naming the column or row, inputs untouched."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.events import (
+    load_tables,
+    validate_conversions,
+    validate_followers,
+    validate_interactions,
+)
+
+
+def _events(**columns) -> pd.DataFrame:
+    base = {
+        "follower_id": ["a", "b"],
+        "event_type": ["like", "dm"],
+        "occurred_at": ["2026-01-01", "2026-01-02"],
+    }
+    return pd.DataFrame(base | columns)
+
+
+def test_missing_column_is_named():
+    with pytest.raises(ValueError, match="interactions: missing required column.*occurred_at"):
+        validate_interactions(_events().drop(columns="occurred_at"))
+
+
+def test_bad_timestamp_names_row_and_column():
+    with pytest.raises(ValueError, match="row 1: column occurred_at: bad timestamp 'soon'"):
+        validate_interactions(_events(occurred_at=["2026-01-01", "soon"]))
+
+
+def test_empty_required_value_names_row():
+    with pytest.raises(ValueError, match="row 0: column follower_id is empty"):
+        validate_interactions(_events(follower_id=[None, "b"]))
+
+
+def test_unknown_event_type_becomes_other_and_case_is_folded():
+    events = validate_interactions(_events(event_type=["Like", "teleport"]))
+    assert list(events["event_type"]) == ["like", "other"]
+
+
+def test_times_are_utc_and_offsets_are_converted():
+    events = validate_interactions(_events(occurred_at=["2026-01-01T02:00:00+02:00", "2026-01-02"]))
+    assert str(events["occurred_at"].dtype) == "datetime64[us, UTC]"
+    assert events["occurred_at"][0] == pd.Timestamp("2026-01-01T00:00:00", tz="UTC")
+
+
+def test_numeric_ids_are_text():
+    events = validate_interactions(_events(follower_id=[17, 18]))
+    assert list(events["follower_id"]) == ["17", "18"]
+
+
+def test_input_frame_is_not_mutated():
+    raw = _events(event_type=["LIKE", "zap"])
+    copy = raw.copy()
+    validate_interactions(raw)
+    pd.testing.assert_frame_equal(raw, copy)
+
+
+def test_duplicate_follower_is_named():
+    followers = pd.DataFrame(
+        {"follower_id": ["a", "a"], "platform": ["x", "x"], "followed_at": ["2026-01-01"] * 2}
+    )
+    with pytest.raises(ValueError, match="followers: row 1: duplicate follower_id 'a'"):
+        validate_followers(followers)
+
+
+def test_non_numeric_follower_count_is_named():
+    followers = pd.DataFrame(
+        {
+            "follower_id": ["a"],
+            "platform": ["x"],
+            "followed_at": ["2026-01-01"],
+            "follower_count": ["many"],
+        }
+    )
+    with pytest.raises(ValueError, match="column follower_count: not a number 'many'"):
+        validate_followers(followers)
+
+
+def test_conversions_need_a_time():
+    with pytest.raises(ValueError, match="conversions: missing required column.*converted_at"):
+        validate_conversions(pd.DataFrame({"follower_id": ["a"]}))
+
+
+def test_load_tables_reads_csv_and_reports_missing_tables(tmp_path):
+    with pytest.raises(ValueError, match="no followers.parquet or followers.csv"):
+        load_tables(tmp_path)
+    pd.DataFrame({"follower_id": ["a"], "platform": ["x"], "followed_at": ["2026-01-01"]}).to_csv(
+        tmp_path / "followers.csv", index=False
+    )
+    _events().to_csv(tmp_path / "interactions.csv", index=False)
+    tables = load_tables(tmp_path)
+    assert tables.conversions is None and len(tables.interactions) == 2

@@ -1,0 +1,147 @@
+"""The service, called directly and over real HTTP; batch and service agree."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.events import load_tables
+from serving.batch import score_data_dir
+from serving.model_store import load_registered
+
+pytestmark = pytest.mark.slow
+
+AS_OF = "2026-05-10T00:00:00Z"
+
+
+def _events_of(tables, follower_ids: list[str]) -> list[dict]:
+    events = tables.interactions[tables.interactions["follower_id"].isin(follower_ids)]
+    return [
+        {
+            "follower_id": row.follower_id,
+            "event_type": str(row.event_type),
+            "occurred_at": row.occurred_at.isoformat(),
+            "post_id": None if pd.isna(row.post_id) else str(row.post_id),
+            "value": None if pd.isna(row.value) else float(row.value),
+        }
+        for row in events.itertuples()
+    ]
+
+
+def _profiles_of(tables, follower_ids: list[str]) -> list[dict]:
+    profiles = tables.followers.set_index("follower_id").loc[follower_ids]
+    return [
+        {
+            "follower_id": follower_id,
+            "platform": row.platform,
+            "followed_at": row.followed_at.isoformat(),
+            "country": None if pd.isna(row.country) else row.country,
+            "follower_count": None if pd.isna(row.follower_count) else row.follower_count,
+            "following_count": None if pd.isna(row.following_count) else row.following_count,
+            "is_business": None if pd.isna(row.is_business) else bool(row.is_business),
+        }
+        for follower_id, row in profiles.iterrows()
+    ]
+
+
+@pytest.fixture(scope="module")
+def batch_scores(trained, audience_dir) -> pd.DataFrame:
+    bundle, version = load_registered(f"models:/lead-scorer/{trained.version}")
+    return score_data_dir(audience_dir, AS_OF, bundle, version).set_index("follower_id")
+
+
+def _sample_ids(batch_scores: pd.DataFrame) -> list[str]:
+    # The best, the worst and a few in between, so agreement is tested across the range.
+    ordered = batch_scores.sort_values("probability").index
+    return [ordered[-1], ordered[-2], ordered[len(ordered) // 2], ordered[0], ordered[100]]
+
+
+def test_score_events_over_http_matches_batch(server, audience_dir, batch_scores, trained):
+    tables = load_tables(audience_dir)
+    ids = _sample_ids(batch_scores)
+    body = {
+        "events": _events_of(tables, ids),
+        "profiles": _profiles_of(tables, ids),
+        "as_of": AS_OF,
+    }
+    reply = httpx.post(f"{server}/score_events", json=body, timeout=30)
+    assert reply.status_code == 200, reply.text
+    scores = pd.DataFrame(reply.json()).set_index("follower_id")
+    assert list(scores.index) == ids
+    assert set(scores.columns) == {"probability", "score", "tier", "model_version"}
+    assert (scores["model_version"] == trained.version).all()
+    np.testing.assert_allclose(
+        scores["probability"], batch_scores.loc[ids, "probability"], rtol=0, atol=1e-12
+    )
+    assert (scores["score"] == batch_scores.loc[ids, "score"]).all()
+    assert scores.loc[ids[0], "score"] > scores.loc[ids[3], "score"]
+    assert scores["tier"].isin(list("ABCD")).all()
+
+
+def test_http_errors_name_the_field_and_empty_lists_are_answered(server):
+    bad_time = {"events": [{"follower_id": "a", "event_type": "like", "occurred_at": "soon"}]}
+    reply = httpx.post(f"{server}/score_events", json=bad_time, timeout=30)
+    assert reply.status_code == 400 and "occurred_at" in reply.text
+    unknown = {"followers": [{"follower_id": "a", "n_clicks_7d": 3}]}
+    reply = httpx.post(f"{server}/score", json=unknown, timeout=30)
+    assert reply.status_code == 400 and "n_clicks_7d" in reply.text
+    negative = {"followers": [{"follower_id": "a", "n_click_7d": -1}]}
+    reply = httpx.post(f"{server}/score", json=negative, timeout=30)
+    assert reply.status_code == 400 and "n_click_7d" in reply.text
+    for route, body in (("score", {"followers": []}), ("score_events", {"events": []})):
+        reply = httpx.post(f"{server}/{route}", json=body, timeout=30)
+        assert reply.status_code == 200 and reply.json() == []
+
+
+def test_openapi_and_model_info(server, trained):
+    spec = httpx.get(f"{server}/docs.json", timeout=30).json()
+    assert {"/score", "/score_events", "/model"} <= set(spec["paths"])
+    info = httpx.post(f"{server}/model", json={}, timeout=30).json()
+    assert info["version"] == trained.version and info["name"] == "lead-scorer"
+    assert info["metrics"]["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
+
+
+def test_class_scores_feature_records_like_batch(scorer, batch_scores, audience_dir):
+    from features.build import build_follower_features
+    from features.labels import select_snapshot_followers
+    from serving.schemas import FeatureRecord
+
+    tables = load_tables(audience_dir)
+    ids = _sample_ids(batch_scores)
+    followers = select_snapshot_followers(tables.followers, tables.conversions, AS_OF)
+    followers = followers[followers["follower_id"].isin(ids)]
+    features = build_follower_features(tables.interactions, followers, AS_OF)
+    records = [
+        FeatureRecord(follower_id=follower_id, **_jsonable(row))
+        for follower_id, row in features.iterrows()
+    ]
+    scores = pd.DataFrame([s.model_dump() for s in scorer.score(records)]).set_index("follower_id")
+    np.testing.assert_allclose(
+        scores["probability"], batch_scores.loc[scores.index, "probability"], atol=1e-12
+    )
+
+
+def test_unseen_categories_and_unknown_event_types_still_score(scorer):
+    from serving.schemas import Event, Profile
+
+    events = [
+        Event(follower_id="new", event_type="hologram", occurred_at="2026-05-01T10:00:00"),
+        Event(follower_id="new", event_type="click", occurred_at="2026-05-02T10:00:00Z"),
+    ]
+    profiles = [Profile(follower_id="new", platform="Myspace", country="Atlantis")]
+    scores = scorer.score_events(events=events, profiles=profiles, as_of="2026-05-10")
+    assert len(scores) == 1 and 0 < scores[0].probability < 1
+
+
+def _jsonable(row: pd.Series) -> dict:
+    values = {}
+    for column, value in row.items():
+        if column == "is_business":
+            values[column] = None if pd.isna(value) else bool(value)
+        elif isinstance(value, str) or value is None:
+            values[column] = value
+        else:
+            values[column] = None if pd.isna(value) else float(value)
+    return values

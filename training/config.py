@@ -1,0 +1,45 @@
+"""Training settings: one frozen dataclass, defaults in code, command-line flags on top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL_NAME = "lead-scorer"
+DEFAULT_EXPERIMENT = "leadscore"
+
+
+def default_lgbm_params() -> dict[str, Any]:
+    """LightGBM settings that suit tens to hundreds of thousands of rows of count features."""
+    return {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        # Small, well-regularised trees: conversions are rare and followers drift over time.
+        "num_leaves": 7,
+        "min_data_in_leaf": 200,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 10.0,
+        "verbosity": -1,
+        "num_threads": 2,
+    }
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run on an events data folder."""
+
+    data_dir: Path
+    model_name: str = DEFAULT_MODEL_NAME
+    experiment: str = DEFAULT_EXPERIMENT
+    horizon_days: int = 28
+    snapshot_every_days: int = 7
+    # Snapshots start once the longest window is full, so a count means the same at every date.
+    min_history_days: int = 90
+    n_valid_snapshots: int = 2
+    num_boost_round: int = 500
+    early_stopping_rounds: int = 50
+    seed: int = 42
+    lgbm_params: dict[str, Any] = field(default_factory=default_lgbm_params)

@@ -1,0 +1,75 @@
+"""The model registry: register versions, move the champion and challenger aliases, roll back."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+# Registered-model tag listing past champions, oldest first, so rollback knows where to go.
+HISTORY_TAG = "champion_history"
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def champion_version(model_name: str) -> str | None:
+    """The version the champion alias points at, or None when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(_client().get_model_version_by_alias(model_name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def _history(client: Any, model_name: str) -> list[str]:
+    tags = client.get_registered_model(model_name).tags
+    return [v for v in tags.get(HISTORY_TAG, "").split(",") if v]
+
+
+def set_challenger(model_name: str, version: str) -> None:
+    """Point the challenger alias at `version`."""
+    _client().set_registered_model_alias(model_name, CHALLENGER, version)
+
+
+def promote(model_name: str, version: str) -> None:
+    """Make `version` the champion and remember it for rollback."""
+    client = _client()
+    client.get_model_version(model_name, version)  # raises a clear error for a missing version
+    client.set_registered_model_alias(model_name, CHAMPION, version)
+    history = [v for v in _history(client, model_name) if v != version] + [version]
+    client.set_registered_model_tag(model_name, HISTORY_TAG, ",".join(history))
+    logger.info("%s version %s is now champion", model_name, version)
+
+
+def rollback(model_name: str) -> str:
+    """Give the champion alias back to the previous champion; return that version."""
+    client = _client()
+    history = _history(client, model_name)
+    current = champion_version(model_name)
+    if current in history:
+        history = history[: history.index(current)]
+    if not history:
+        raise ValueError(f"{model_name}: no earlier champion to roll back to")
+    previous = history[-1]
+    client.set_registered_model_alias(model_name, CHAMPION, previous)
+    client.set_registered_model_tag(model_name, HISTORY_TAG, ",".join(history))
+    return previous
+
+
+def decide_promotion(
+    challenger: dict[str, float], champion: dict[str, float] | None, metric: str = "roc_auc"
+) -> tuple[bool, str]:
+    """Promote when there is no champion or the challenger is at least as good on `metric`."""
+    if champion is None:
+        return True, "no champion yet"
+    if challenger[metric] >= champion[metric]:
+        return True, f"{metric} {challenger[metric]:.4f} >= champion's {champion[metric]:.4f}"
+    return False, f"{metric} {challenger[metric]:.4f} < champion's {champion[metric]:.4f}"

@@ -1,0 +1,214 @@
+"""Fit LightGBM on time-ordered snapshots, log the run to MLflow, register and maybe promote."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from features.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
+from features.encode import CategoryLevels, to_model_input
+from features.events import Tables, load_tables, read_table
+from features.schema import (
+    CATEGORICAL_COLUMNS,
+    ENTITY_KEY,
+    FEATURE_COLUMNS,
+    FEATURE_VERSION,
+    LABEL_COLUMN,
+)
+from training import registry
+from training.config import TrainConfig
+from training.dataset import (
+    AS_OF_COLUMN,
+    TimeSplit,
+    build_training_frame,
+    describe_split,
+    make_snapshot_dates,
+    split_by_time,
+)
+from training.evaluate import evaluate_scores
+from training.tracking import ensure_experiment
+
+if TYPE_CHECKING:
+    import lightgbm
+
+logger = logging.getLogger(__name__)
+
+PIP_REQUIREMENTS = ["lightgbm>=4.7", "pandas>=3.1", "numpy>=2.4", "mlflow>=3.17"]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced and decided."""
+
+    run_id: str
+    version: str
+    metrics: dict[str, float]
+    promoted: bool
+    reason: str
+
+
+def fit_booster(
+    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
+) -> lightgbm.Booster:
+    """LightGBM on the fit rows, stopped early on the later stop rows."""
+    import lightgbm as lgb
+
+    def dataset(rows: pd.DataFrame, reference: Any = None) -> lgb.Dataset:
+        return lgb.Dataset(
+            to_model_input(rows, FEATURE_COLUMNS, levels),
+            label=rows[LABEL_COLUMN].to_numpy(),
+            feature_name=list(FEATURE_COLUMNS),
+            categorical_feature=[FEATURE_COLUMNS.index(c) for c in CATEGORICAL_COLUMNS],
+            reference=reference,
+        )
+
+    fit = dataset(split.fit)
+    params = {**config.lgbm_params, "seed": config.seed, "deterministic": True}
+    return lgb.train(
+        params,
+        fit,
+        num_boost_round=config.num_boost_round,
+        valid_sets=[dataset(split.stop, reference=fit)],
+        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+    )
+
+
+def oracle_auc(valid: pd.DataFrame, data_dir: Path) -> float | None:
+    """ROC AUC of the simulator's true probabilities on the validation rows, if it has them."""
+    from sklearn.metrics import roc_auc_score
+
+    path = data_dir / "oracle.parquet"
+    if not path.exists():
+        return None
+    oracle = read_table(path).assign(as_of=lambda f: pd.to_datetime(f["as_of"], utc=True))
+    joined = valid[[ENTITY_KEY, AS_OF_COLUMN, LABEL_COLUMN]].merge(
+        oracle, on=[ENTITY_KEY, AS_OF_COLUMN], how="left"
+    )
+    # The oracle leaves out followers who churned: their true probability is zero. A missing
+    # row that converted would mean the oracle does not cover this data at all.
+    missing = joined["p_convert"].isna()
+    if missing.all() or joined.loc[missing, LABEL_COLUMN].any():
+        logger.warning("the oracle does not cover these snapshots; no oracle AUC")
+        return None
+    joined["p_convert"] = joined["p_convert"].fillna(0.0)
+    return float(roc_auc_score(joined[LABEL_COLUMN], joined["p_convert"]))
+
+
+def _champion_metrics(config: TrainConfig, valid: pd.DataFrame) -> dict[str, float] | None:
+    """The current champion's metrics on this run's validation rows (None if no champion)."""
+    from features.bundle import download_bundle
+
+    version = registry.champion_version(config.model_name)
+    if version is None:
+        return None
+    champion = download_bundle(f"models:/{config.model_name}@{registry.CHAMPION}")
+    if champion.spec.feature_version != FEATURE_VERSION or champion.spec.mode != "events":
+        raise ValueError(
+            f"champion v{version} uses features {champion.spec.feature_version}: not comparable"
+        )
+    return evaluate_scores(valid[LABEL_COLUMN].to_numpy(), champion.predict_proba(valid))
+
+
+def _log_model(bundle: ScoringBundle, example: pd.DataFrame) -> Any:
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from features.bundle import save_bundle
+    from features.pyfunc import LeadScorerModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle_dir = save_bundle(bundle.booster, bundle.spec, Path(tmp) / "bundle")
+        example = example.astype({c: "object" for c in CATEGORICAL_COLUMNS})
+        prediction = pd.DataFrame({"probability": bundle.predict_proba(example)})
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=LeadScorerModel(),
+            artifacts={"bundle": str(bundle_dir)},
+            signature=infer_signature(example, prediction),
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+        )
+
+
+def _make_spec(
+    config: TrainConfig, levels: dict, probabilities: np.ndarray, metrics: dict
+) -> ModelSpec:
+    return ModelSpec(
+        feature_version=FEATURE_VERSION,
+        feature_columns=list(FEATURE_COLUMNS),
+        categorical_levels=levels,
+        score_cutoffs=make_score_cutoffs(probabilities),
+        horizon_days=config.horizon_days,
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        metrics=metrics,
+    )
+
+
+def prepare_split(config: TrainConfig, tables: Tables) -> TimeSplit:
+    """Build the snapshots of a data folder and split them by time."""
+    dates = make_snapshot_dates(
+        tables, config.horizon_days, config.snapshot_every_days, config.min_history_days
+    )
+    frame = build_training_frame(tables, dates, config.horizon_days)
+    return split_by_time(frame, config.n_valid_snapshots, config.horizon_days)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """One full training run: data, model, MLflow run, registry version and promotion."""
+    import mlflow
+
+    tables = load_tables(config.data_dir)
+    split = prepare_split(config, tables)
+    levels = CategoryLevels().fit(split.fit).levels_
+    ensure_experiment(config.experiment)
+    mlflow.set_experiment(config.experiment)
+    with mlflow.start_run(run_name=f"{config.model_name}-events") as run:
+        mlflow.log_params(_flat_params(config) | describe_split(split))
+        mlflow.set_tags({"feature_version": FEATURE_VERSION, "mode": "events"})
+        booster = fit_booster(split, levels, config)
+        probabilities = booster.predict(to_model_input(split.valid, FEATURE_COLUMNS, levels))
+        metrics = evaluate_scores(split.valid[LABEL_COLUMN].to_numpy(), probabilities)
+        metrics["best_iteration"] = float(booster.best_iteration)
+        oracle = oracle_auc(split.valid, Path(config.data_dir))
+        if oracle is not None:
+            metrics["oracle_roc_auc"] = oracle
+        mlflow.log_metrics({f"valid_{name}": value for name, value in metrics.items()})
+        bundle = ScoringBundle(booster, _make_spec(config, levels, probabilities, metrics))
+        info = _log_model(bundle, split.valid[list(FEATURE_COLUMNS)].head(5))
+        version = _register(config, info.model_uri, run.info.run_id)
+        promoted, reason = _maybe_promote(config, version, metrics, split.valid)
+        mlflow.set_tags({"registered_version": version, "promotion": reason})
+    return TrainResult(run.info.run_id, version, metrics, promoted, reason)
+
+
+def _register(config: TrainConfig, model_uri: str, run_id: str) -> str:
+    import mlflow
+
+    version = mlflow.register_model(model_uri, config.model_name).version
+    registry.set_challenger(config.model_name, version)
+    return str(version)
+
+
+def _maybe_promote(
+    config: TrainConfig, version: str, metrics: dict[str, float], valid: pd.DataFrame
+) -> tuple[bool, str]:
+    try:
+        champion = _champion_metrics(config, valid)
+    except ValueError as error:
+        return False, f"not promoted: {error}"
+    promoted, reason = registry.decide_promotion(metrics, champion)
+    if promoted:
+        registry.promote(config.model_name, version)
+    return promoted, reason
+
+
+def _flat_params(config: TrainConfig) -> dict[str, Any]:
+    params = {k: v for k, v in asdict(config).items() if k != "lgbm_params"}
+    return params | {f"lgbm_{k}": v for k, v in config.lgbm_params.items()}
