@@ -16,6 +16,7 @@ class LeadScorerModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.bundle: ScoringBundle = load_bundle(context.artifacts["bundle"])
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+    # No type hints here: MLflow would read them as an input schema and warn.
+    def predict(self, context, model_input, params=None):
         probability = self.bundle.predict_proba(pd.DataFrame(model_input))
         return pd.DataFrame({"probability": probability})

@@ -102,7 +102,7 @@ class SimulationConfig:
     """Size, seed and calendar of a simulated audience."""
 
     n_followers: int = 20_000
-    days: int = 180
+    days: int = 240
     seed: int = 42
     start: str = "2026-01-01"  # UTC date of day 0
     horizon_days: int = 28  # label horizon the oracle is computed for
@@ -630,6 +630,8 @@ def _oracle_frame(
             "as_of": _utc(_start_us(config) + days * DAY_US),
             "follower_id": _ids("f", columns["follower"][order] + 1, width),
             "p_convert": pa.array(columns["p"][order].astype(np.float64)),
+            # Stored with the rows so that nobody compares them with labels of another horizon.
+            "horizon_days": pa.array(np.full(order.size, config.horizon_days, dtype=np.int64)),
         }
     )
 

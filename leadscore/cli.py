@@ -7,11 +7,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 
 from features.runtime import disable_telemetry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     name="leadscore",
@@ -40,8 +44,7 @@ def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) ->
         logging.getLogger(package).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def _console(stderr: bool = False):  # noqa: ANN202
-    from rich.console import Console
+def _console(stderr: bool = False) -> Console:
 
     return Console(stderr=stderr)
 
@@ -66,11 +69,14 @@ def simulate(
     days: Annotated[int, typer.Option(min=30, help="Days of activity.")] = 240,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD.")] = "2026-01-01",
+    horizon: Annotated[int, typer.Option(min=1, help="Horizon of the oracle, in days.")] = 28,
 ) -> None:
     """Simulate a social audience: followers, posts, interactions, conversions and the oracle."""
     from features.simulate import SimulationConfig, simulate_audience, write_audience
 
-    config = SimulationConfig(n_followers=followers, days=days, seed=seed, start=start)
+    config = SimulationConfig(
+        n_followers=followers, days=days, seed=seed, start=start, horizon_days=horizon
+    )
     audience = simulate_audience(config)
     paths = write_audience(audience, out)
     _console().print(
@@ -163,7 +169,7 @@ def score(
     _print_top(scores, top, f"{len(scores):,} followers scored as of {cutoff} -> {out}")
 
 
-def _print_top(scores, top: int, title: str) -> None:  # noqa: ANN001
+def _print_top(scores: pd.DataFrame, top: int, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)

@@ -17,6 +17,7 @@ from features.encode import CategoryLevels, to_model_input
 from features.events import Tables, load_tables, read_table
 from features.schema import (
     CATEGORICAL_COLUMNS,
+    COUNT_COLUMNS,
     ENTITY_KEY,
     FEATURE_COLUMNS,
     FEATURE_VERSION,
@@ -80,7 +81,7 @@ def fit_booster(
     )
 
 
-def oracle_auc(valid: pd.DataFrame, data_dir: Path) -> float | None:
+def oracle_auc(valid: pd.DataFrame, data_dir: Path, horizon_days: int) -> float | None:
     """ROC AUC of the simulator's true probabilities on the validation rows, if it has them."""
     from sklearn.metrics import roc_auc_score
 
@@ -88,6 +89,9 @@ def oracle_auc(valid: pd.DataFrame, data_dir: Path) -> float | None:
     if not path.exists():
         return None
     oracle = read_table(path).assign(as_of=lambda f: pd.to_datetime(f["as_of"], utc=True))
+    oracle = oracle.loc[
+        oracle["horizon_days"] == horizon_days, [ENTITY_KEY, AS_OF_COLUMN, "p_convert"]
+    ]
     joined = valid[[ENTITY_KEY, AS_OF_COLUMN, LABEL_COLUMN]].merge(
         oracle, on=[ENTITY_KEY, AS_OF_COLUMN], how="left"
     )
@@ -125,6 +129,8 @@ def _log_model(bundle: ScoringBundle, example: pd.DataFrame) -> Any:
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = save_bundle(bundle.booster, bundle.spec, Path(tmp) / "bundle")
+        # Counts as doubles and text as objects: what the signature should accept.
+        example = example.astype({c: "float64" for c in COUNT_COLUMNS})
         example = example.astype({c: "object" for c in CATEGORICAL_COLUMNS})
         prediction = pd.DataFrame({"probability": bundle.predict_proba(example)})
         return mlflow.pyfunc.log_model(
@@ -176,7 +182,7 @@ def train(config: TrainConfig) -> TrainResult:
         probabilities = booster.predict(to_model_input(split.valid, FEATURE_COLUMNS, levels))
         metrics = evaluate_scores(split.valid[LABEL_COLUMN].to_numpy(), probabilities)
         metrics["best_iteration"] = float(booster.best_iteration)
-        oracle = oracle_auc(split.valid, Path(config.data_dir))
+        oracle = oracle_auc(split.valid, Path(config.data_dir), config.horizon_days)
         if oracle is not None:
             metrics["oracle_roc_auc"] = oracle
         mlflow.log_metrics({f"valid_{name}": value for name, value in metrics.items()})

@@ -43,7 +43,7 @@ DTYPES = {
         "value": "float64",
     },
     "conversions": {"follower_id": STR, "converted_at": UTC, "lead_value": "float64"},
-    "oracle": {"as_of": UTC, "follower_id": STR, "p_convert": "float64"},
+    "oracle": {"as_of": UTC, "follower_id": STR, "p_convert": "float64", "horizon_days": "Int64"},
 }
 TABLES = tuple(DTYPES)
 
