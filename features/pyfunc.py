@@ -16,7 +16,8 @@ class LeadScorerModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.bundle: ScoringBundle = load_bundle(context.artifacts["bundle"])
 
-    # No type hints here: MLflow would read them as an input schema and warn.
-    def predict(self, context, model_input, params=None):
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         probability = self.bundle.predict_proba(pd.DataFrame(model_input))
         return pd.DataFrame({"probability": probability})
