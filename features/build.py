@@ -5,21 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.events import EVENT_TYPE_DTYPE
+from features.aggregate import (
+    MICROS_PER_DAY,
+    EventCodes,
+    daily_rhythm,
+    days_from_age,
+    decayed_points,
+    encode_events,
+    ratio,
+    to_micros,
+    window_counts,
+    youngest_age_by_type,
+)
+from features.content import content_columns
 from features.schema import (
     ALL_EVENT_TYPES,
     CATEGORICAL_COLUMNS,
+    DEFAULT_FEATURE_CONFIG,
     ENTITY_KEY,
-    FEATURE_COLUMNS,
+    EVENT_POINTS,
     HIGH_INTENT_EVENTS,
+    MIX_EVENTS,
     PROFILE_NUMERIC_COLUMNS,
-    WINDOWS_DAYS,
+    RECENCY_EVENTS,
+    FeatureConfig,
     count_column,
+    feature_columns,
 )
 
-MICROS_PER_DAY = 86_400 * 1_000_000
-_HIGH_INTENT_CODES = np.array([ALL_EVENT_TYPES.index(name) for name in HIGH_INTENT_EVENTS])
-_UNFOLLOW_CODE = ALL_EVENT_TYPES.index("unfollow")
+_HIGH_INTENT = [ALL_EVENT_TYPES.index(name) for name in HIGH_INTENT_EVENTS]
+_POINTS = np.array([EVENT_POINTS[name] for name in ALL_EVENT_TYPES])
+
+Columns = dict[str, np.ndarray]
 
 
 def to_utc_timestamp(as_of: pd.Timestamp | str) -> pd.Timestamp:
@@ -28,83 +45,124 @@ def to_utc_timestamp(as_of: pd.Timestamp | str) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _micros(times: pd.Series) -> np.ndarray:
-    return times.astype("datetime64[us, UTC]").array.asi8
-
-
-def _event_codes(
-    interactions: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Follower row, event-type code and age in microseconds of each event before `as_of`."""
-    age = to_utc_timestamp(as_of).as_unit("us")._value - _micros(interactions["occurred_at"])
-    row = ids.get_indexer(interactions[ENTITY_KEY])
-    # Half-open cutoff: an event exactly at as_of belongs to the future, like the label window.
-    keep = (age > 0) & (row >= 0)
-    types = interactions["event_type"].astype(EVENT_TYPE_DTYPE).cat.codes.to_numpy()
-    return row[keep], types[keep].astype(np.int64), age[keep]
-
-
-def _window_counts(rows: np.ndarray, types: np.ndarray, age: np.ndarray, n: int) -> dict:
-    n_types = len(ALL_EVENT_TYPES)
-    columns: dict[str, np.ndarray] = {}
-    for window in WINDOWS_DAYS:
-        inside = age <= window * MICROS_PER_DAY
-        flat = np.bincount(rows[inside] * n_types + types[inside], minlength=n * n_types)
-        counts = flat.reshape(n, n_types).astype(np.int32)
+def _count_columns(events: EventCodes, config: FeatureConfig) -> Columns:
+    """Window counts per type, then what is derived from them alone (velocity, intent mix)."""
+    counts = window_counts(events, config.windows_days)
+    columns: Columns = {}
+    for position, window in enumerate(config.windows_days):
         for code, event_type in enumerate(ALL_EVENT_TYPES):
-            columns[count_column(event_type, window)] = counts[:, code]
-        columns[count_column("events", window)] = counts.sum(axis=1, dtype=np.int32)
+            columns[count_column(event_type, window)] = counts[:, position, code]
+        columns[count_column("events", window)] = counts[:, position].sum(axis=1, dtype=np.int32)
+    short, mid = config.short_days, config.mid_days
+    events_short = columns[count_column("events", short)] / short
+    for window in config.windows_days[1:]:
+        # Events per day recently over events per day in the longer window: 1 is a steady pace.
+        events_long = columns[count_column("events", window)] / window
+        columns[f"velocity_{short}d_{window}d"] = ratio(events_short, events_long)
+    total_mid = columns[count_column("events", mid)]
+    for event_type in MIX_EVENTS:
+        columns[f"{event_type}_share_{mid}d"] = ratio(
+            columns[count_column(event_type, mid)], total_mid
+        )
+    high = sum(columns[count_column(event_type, mid)] for event_type in HIGH_INTENT_EVENTS)
+    columns[f"high_intent_share_{mid}d"] = ratio(high, total_mid)
     return columns
 
 
-def _days_since_last(rows: np.ndarray, age: np.ndarray, n: int) -> np.ndarray:
-    """Days since each follower's most recent event; NaN for a follower with none."""
-    youngest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(youngest, rows, age)
-    days = youngest / MICROS_PER_DAY
-    return np.where(youngest == np.iinfo(np.int64).max, np.nan, days)
+def _rhythm_columns(events: EventCodes, counts: Columns, config: FeatureConfig) -> Columns:
+    """Active days and bot-likeness: how many events per active day, how bursty, how like-heavy."""
+    rhythm = daily_rhythm(events, config.windows_days)
+    long = config.long_days
+    total_long = counts[count_column("events", long)]
+    columns: Columns = {f"max_events_per_day_{long}d": rhythm.max_per_day}
+    for window, active in rhythm.active_days.items():
+        columns[f"n_active_days_{window}d"] = active
+        columns[f"events_per_active_day_{window}d"] = ratio(
+            counts[count_column("events", window)], active
+        )
+    columns[f"busiest_day_share_{long}d"] = ratio(rhythm.max_per_day, total_long)
+    columns[f"like_share_{long}d"] = ratio(counts[count_column("like", long)], total_long)
+    return columns
 
 
-def _profile_columns(followers: pd.DataFrame, as_of: pd.Timestamp) -> dict:
-    columns: dict[str, np.ndarray] = {}
+def recency_columns(youngest: np.ndarray) -> Columns:
+    """Days since the latest event of each kind, NaN if there was none (unbounded look-back).
+
+    Args:
+        youngest: age of each follower's latest event per type, as `youngest_age_by_type`.
+    """
+    columns = {
+        "days_since_last_event": days_from_age(youngest.min(axis=1)),
+        "days_since_last_high_intent": days_from_age(youngest[:, _HIGH_INTENT].min(axis=1)),
+        "days_since_unfollow": days_from_age(youngest[:, ALL_EVENT_TYPES.index("unfollow")]),
+    }
+    for event_type in RECENCY_EVENTS:
+        age = youngest[:, ALL_EVENT_TYPES.index(event_type)]
+        columns[f"days_since_last_{event_type}"] = days_from_age(age)
+    return columns
+
+
+def _score_columns(events: EventCodes, config: FeatureConfig) -> Columns:
+    """Decayed marketing points (EVENT_POINTS): all events, and high-intent events only."""
+    engagement, high_intent = decayed_points(events, _POINTS, config.half_life_days, _HIGH_INTENT)
+    return {"engagement_score": engagement, "high_intent_score": high_intent}
+
+
+def _profile_columns(followers: pd.DataFrame, as_of_us: int) -> Columns:
+    """Profile numbers (NaN if unknown), tenure, the follower/following ratio and categoricals."""
+    columns: Columns = {}
     for column in PROFILE_NUMERIC_COLUMNS:
         values = followers[column] if column in followers else pd.Series(np.nan, followers.index)
-        columns[column] = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        columns[column] = pd.to_numeric(values, errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
     for column in CATEGORICAL_COLUMNS:
         values = followers[column] if column in followers else pd.Series(None, followers.index)
         columns[column] = values.astype("str").array
     if "followed_at" in followers:
-        tenure = as_of.as_unit("us")._value - _micros(followers["followed_at"]).astype("float64")
+        tenure = as_of_us - to_micros(followers["followed_at"]).astype("float64")
         tenure[followers["followed_at"].isna().to_numpy()] = np.nan
     else:
         tenure = np.full(len(followers), np.nan)
     columns["days_since_follow"] = tenure / MICROS_PER_DAY
+    # A following count of 0 leaves the ratio undefined (NaN), like a missing count.
+    columns["follower_following_ratio"] = ratio(
+        columns["follower_count"], columns["following_count"]
+    )
     return columns
 
 
 def build_follower_features(
-    interactions: pd.DataFrame, followers: pd.DataFrame, as_of: pd.Timestamp | str
+    interactions: pd.DataFrame,
+    followers: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    posts: pd.DataFrame | None = None,
+    config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
 ) -> pd.DataFrame:
     """Features of every follower in `followers` as of `as_of`, from events before `as_of`.
 
     Args:
         interactions: validated events (any follower; events of others are ignored).
         followers: one row per follower to score; profile columns may be absent.
+        posts: the posts table (checked here with `validate_posts`); only posts published
+            before `as_of` are used. None leaves the content-affinity columns NaN.
+        config: windows and half-life; store it with a model, its columns depend on it.
 
     Returns:
         A frame indexed by follower_id (in the order of `followers`) holding exactly
-        FEATURE_COLUMNS. A follower with no events gets zero counts and NaN recencies.
+        `feature_columns(config)`, dtypes by kind (see `feature_groups`). A follower with no
+        events gets 0 counts, active days and scores; NaN recencies; NaN for every share,
+        velocity, mean or per-day rate (nothing to divide by), but 0 video watch seconds when
+        posts are given; tenure and profile columns come from the profile (NaN if unknown).
+        The same rule is in `features.catalogue.NO_EVENTS_RULE`.
     """
-    as_of = to_utc_timestamp(as_of)
+    as_of_us = to_utc_timestamp(as_of).value // 1_000
     ids = pd.Index(followers[ENTITY_KEY].astype("str"), name=ENTITY_KEY)
-    rows, types, age = _event_codes(interactions, ids, as_of)
-    n = len(ids)
-    columns = _window_counts(rows, types, age, n)
-    columns["days_since_last_event"] = _days_since_last(rows, age, n)
-    high = np.isin(types, _HIGH_INTENT_CODES)
-    columns["days_since_last_high_intent"] = _days_since_last(rows[high], age[high], n)
-    # Unlike the windows this looks back without limit: an old unfollow still matters.
-    left = types == _UNFOLLOW_CODE
-    columns["days_since_unfollow"] = _days_since_last(rows[left], age[left], n)
-    columns.update(_profile_columns(followers.reset_index(drop=True), as_of))
-    return pd.DataFrame({name: columns[name] for name in FEATURE_COLUMNS}, index=ids)
+    events = encode_events(interactions, ids, as_of_us)
+    columns = _count_columns(events, config)
+    columns.update(_rhythm_columns(events, columns, config))
+    columns.update(recency_columns(youngest_age_by_type(events)))
+    columns.update(_score_columns(events, config))
+    columns.update(content_columns(interactions, events, posts, as_of_us, config))
+    columns.update(_profile_columns(followers.reset_index(drop=True), as_of_us))
+    return pd.DataFrame({name: columns[name] for name in feature_columns(config)}, index=ids)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.encode import to_model_input
+from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 
 if TYPE_CHECKING:
     import lightgbm
@@ -32,6 +33,8 @@ class ModelSpec:
     horizon_days: int
     trained_at: str
     mode: str = "events"
+    # Windows and half-life the features were built with (FeatureConfig.to_dict()).
+    feature_config: dict[str, Any] = field(default_factory=dict)
     entity_key: str = "follower_id"
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -42,6 +45,13 @@ class ScoringBundle:
 
     booster: lightgbm.Booster
     spec: ModelSpec
+
+    @property
+    def features_config(self) -> FeatureConfig:
+        """The feature windows and half-life to build this model's input with."""
+        if not self.spec.feature_config:
+            return DEFAULT_FEATURE_CONFIG
+        return FeatureConfig.from_dict(self.spec.feature_config)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Probability of converting within the horizon, one per row of `features`."""

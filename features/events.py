@@ -10,6 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.mapping import (
+    EventLogMapping,
+    derive_followers,
+    first_conversions,
+    map_tables,
+)
 from features.schema import (
     ALL_EVENT_TYPES,
     CONVERSIONS_OPTIONAL,
@@ -20,6 +26,8 @@ from features.schema import (
     INTERACTIONS_OPTIONAL,
     INTERACTIONS_REQUIRED,
     OTHER_EVENT,
+    POSTS_OPTIONAL,
+    POSTS_REQUIRED,
 )
 
 logger = logging.getLogger(__name__)
@@ -30,7 +38,8 @@ EVENT_TYPE_DTYPE = pd.CategoricalDtype(list(ALL_EVENT_TYPES))
 
 @dataclass(frozen=True)
 class Tables:
-    """The validated input tables of one data folder; `posts` and `conversions` may be absent."""
+    """The validated input tables of one data folder or events file; `posts`, `conversions` may
+    be absent."""
 
     followers: pd.DataFrame
     interactions: pd.DataFrame
@@ -56,23 +65,49 @@ def find_table(data_dir: Path, name: str) -> Path | None:
     return None
 
 
-def load_tables(data_dir: Path) -> Tables:
-    """Read and validate the tables of a data folder; followers and interactions are required."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise ValueError(f"data folder {data_dir} does not exist")
-    frames: dict[str, pd.DataFrame | None] = {}
-    for name in TABLE_NAMES:
-        path = find_table(data_dir, name)
-        if path is None and name in ("followers", "interactions"):
-            raise ValueError(f"{data_dir}: no {name}.parquet or {name}.csv")
-        frames[name] = None if path is None else read_table(path)
+def read_tables(data: Path) -> dict[str, pd.DataFrame | None]:
+    """Raw tables by name: a folder's tables, or one events file as the interactions."""
+    data = Path(data)
+    if data.is_file():
+        return dict.fromkeys(TABLE_NAMES) | {"interactions": read_table(data)}
+    if not data.is_dir():
+        raise ValueError(f"data {data} does not exist (give a folder or a .csv/.parquet file)")
+    paths = {name: find_table(data, name) for name in TABLE_NAMES}
+    if paths["interactions"] is None:
+        missing = [name for name in ("followers", "interactions") if paths[name] is None]
+        raise ValueError(
+            f"{data}: " + " and ".join(f"no {name}.parquet or {name}.csv" for name in missing)
+        )
+    return {name: None if path is None else read_table(path) for name, path in paths.items()}
+
+
+def load_tables(data: Path, mapping: EventLogMapping | None = None) -> Tables:
+    """Read, map and validate a data folder or a single events file.
+
+    Args:
+        data: a folder with interactions (followers, posts and conversions optional), or one
+            .csv/.parquet events file taken as the interactions.
+        mapping: how a foreign event log maps onto our columns and event types. Without a
+            followers table, followers are derived from the events (see features.mapping).
+    """
+    mapping = mapping or EventLogMapping()
+    raw = read_tables(Path(data))
+    derive_conversions = raw["conversions"] is None and mapping.conversion_event is not None
+    frames = map_tables(raw, mapping)
+    interactions = validate_interactions(frames["interactions"])
     conversions = frames["conversions"]
+    if conversions is not None:
+        conversions = validate_conversions(conversions)
+        if derive_conversions:
+            conversions = first_conversions(conversions)
+    followers = frames["followers"]
+    if followers is None:
+        followers = derive_followers(interactions, conversions)
     return Tables(
-        followers=validate_followers(frames["followers"]),
-        interactions=validate_interactions(frames["interactions"]),
-        posts=frames["posts"],
-        conversions=None if conversions is None else validate_conversions(conversions),
+        followers=validate_followers(followers),
+        interactions=interactions,
+        posts=None if frames["posts"] is None else validate_posts(frames["posts"]),
+        conversions=conversions,
     )
 
 
@@ -109,8 +144,26 @@ def _ids(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
+# Real exports repeat rows (overlapping pages, retried pulls): rows equal on all of these are
+# one event. Any event_id is left out because such repeats often carry a fresh one.
+DUPLICATE_KEY: tuple[str, ...] = ("follower_id", "event_type", "occurred_at", "post_id", "value")
+
+
+def _optional_ids(values: pd.Series) -> pd.Series:
+    """Ids as text with missing kept missing; whole floats lose their ".0" (CSV reads 7 as 7.0)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if (whole == np.floor(whole)).all():
+            values = values.astype("Int64")
+    return values.astype("str")
+
+
 def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
-    """Return a new, checked interactions frame; unknown event types become "other"."""
+    """Return a new, checked interactions frame; unknown event types become "other".
+
+    Exact repeats (equal on DUPLICATE_KEY after normalising) are dropped, keeping the first,
+    and the index is renumbered.
+    """
     _require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
     _require_values(interactions, INTERACTIONS_REQUIRED, "interactions")
     events = _add_optional(interactions.reset_index(drop=True), INTERACTIONS_OPTIONAL)
@@ -121,11 +174,39 @@ def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
         logger.info("%d events of unknown type %s counted as other", unknown.sum(), names)
         event_type = event_type.where(~unknown, OTHER_EVENT)
     value = pd.to_numeric(events["value"], errors="coerce").astype("float64")
-    return events.assign(
+    events = events.assign(
         follower_id=_ids(events["follower_id"]),
         event_type=event_type.astype(EVENT_TYPE_DTYPE),
         occurred_at=parse_utc(events["occurred_at"], "occurred_at", "interactions"),
+        post_id=_optional_ids(events["post_id"]),
         value=value,
+    )
+    repeated = events.duplicated(subset=list(DUPLICATE_KEY)).to_numpy()
+    if repeated.any():
+        logger.info("%d exact duplicate events dropped", repeated.sum())
+        events = events.loc[~repeated].reset_index(drop=True)
+    return events
+
+
+def validate_posts(posts: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked posts frame: unique text ids, UTC times, lower-case formats.
+
+    A missing or blank campaign means the post is not part of a campaign.
+    """
+    _require_columns(posts, POSTS_REQUIRED, "posts")
+    _require_values(posts, POSTS_REQUIRED, "posts")
+    frame = _add_optional(posts.reset_index(drop=True), POSTS_OPTIONAL)
+    post_id = _optional_ids(frame["post_id"])
+    duplicated = post_id.duplicated().to_numpy()
+    if duplicated.any():
+        row = duplicated.nonzero()[0][0]
+        raise ValueError(f"posts: row {row}: duplicate post_id {post_id.iloc[row]!r}")
+    campaign = frame["campaign"].astype("str").str.strip()
+    return frame.assign(
+        post_id=post_id,
+        published_at=parse_utc(frame["published_at"], "published_at", "posts"),
+        format=frame["format"].astype("str").str.strip().str.lower(),
+        campaign=campaign.where(campaign != ""),
     )
 
 

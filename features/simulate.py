@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 # Hidden intent states; churned and converted absorb (converted followers keep engaging).
 COLD, WARM, HOT, CONVERTED, CHURNED, UNJOINED = 0, 1, 2, 3, 4, -1
 LIVE = (COLD, WARM, HOT)
+STATE_NAMES = ("cold", "warm", "hot")
 # Where each live state can go in one day, in the order _transition_probs gives the chances.
 OUTCOMES = {
     COLD: (WARM, CHURNED),
@@ -40,14 +41,15 @@ POST_EVENTS = EMITTED[:6]  # view, like, comment, share, save, click: these carr
 NORMAL_RATES = np.array(
     [
         [0.07, 0.020, 0.003, 0.002, 0.003, 0.002, 0.004, 0.0003, 0.0005],
-        [0.16, 0.050, 0.010, 0.006, 0.010, 0.010, 0.015, 0.0015, 0.0015],
-        [0.30, 0.090, 0.025, 0.018, 0.025, 0.080, 0.090, 0.0150, 0.0040],
+        [0.50, 0.150, 0.030, 0.020, 0.030, 0.075, 0.100, 0.0100, 0.0050],
+        [1.10, 0.300, 0.075, 0.060, 0.075, 0.500, 0.500, 0.1000, 0.0120],
         [0.12, 0.040, 0.006, 0.004, 0.005, 0.010, 0.010, 0.0040, 0.0020],
     ]
 )
+# Lurkers only watch and look at the profile, but they heat up just as visibly.
 LURKER_RATES = np.array(
-    [[0.09, 0, 0, 0, 0, 0, 0.003, 0, 0], [0.18, 0, 0, 0, 0, 0, 0.012, 0, 0]]
-    + [[0.32, 0, 0, 0, 0, 0, 0.050, 0, 0], [0.12, 0, 0, 0, 0, 0, 0.008, 0, 0]]
+    [[0.09, 0, 0, 0, 0, 0, 0.003, 0, 0], [0.45, 0, 0, 0, 0, 0, 0.030, 0, 0]]
+    + [[1.10, 0, 0, 0, 0, 0, 0.370, 0, 0], [0.12, 0, 0, 0, 0, 0, 0.008, 0, 0]]
 )
 BOT_RATES = np.tile([1.0, 0.8, 0.02, 0.005, 0, 0, 0.005, 0, 0], (4, 1))
 LIKER_RATES = np.tile([0.15, 0.6, 0.015, 0.008, 0.004, 0, 0.004, 0, 0], (4, 1))
@@ -85,8 +87,8 @@ COUNTRY_SHARES = np.array([25, 10, 9, 8, 6, 6, 9, 10, 5, 4, 4, 4]) / 100
 CAMPAIGN_THEMES = ("launch", "webinar", "promo", "giveaway", "case_study", "seasonal")
 
 # Daily transition chances (before per-follower factors).
-TO_WARM, TO_HOT, WARM_DECAY, HOT_DECAY = 0.010, 0.025, 0.030, 0.060
-HOT_CONVERT, WARM_CONVERT = 0.022, 0.0004
+TO_WARM, TO_HOT, WARM_DECAY, HOT_DECAY = 0.010, 0.015, 0.020, 0.025
+HOT_CONVERT, WARM_CONVERT = 0.015, 0.0004
 CHURN = {COLD: 0.0025, WARM: 0.0012, HOT: 0.0008}
 CAMPAIGN_TO_WARM, CAMPAIGN_TO_HOT, CAMPAIGN_ENGAGEMENT = 1.6, 2.0, 1.35
 BUSINESS_TO_HOT, BUSINESS_CONVERT = 1.3, 1.5
@@ -94,6 +96,8 @@ INITIAL_TENURED = np.array([0.74, 0.20, 0.06])
 INITIAL_NEW = np.array([0.50, 0.35, 0.15])
 PRE_WINDOW_SHARE, MAX_TENURE_DAYS = 0.5, 1095
 DUPLICATE_SHARE = 0.005
+LATE_SHARE, LATE_MEAN_DAYS = 0.01, 1.5
+ACTIVITY_SIGMA, PROPENSITY_SIGMA, INTEREST_SHOWS = 0.4, 0.15, 1.0
 TABLES = ("followers", "posts", "interactions", "conversions", "oracle")
 
 
@@ -273,8 +277,10 @@ def _draw_chunk(
     archetype = rng.choice(len(ARCHETYPE_SHARES), n, p=ARCHETYPE_SHARES)
     business = (rng.random(n) < BUSINESS_SHARE[platform]) & (archetype != BOT)
     # Lognormal factors with mean one: a few followers are far more active or interested.
-    activity = rng.lognormal(-0.245, 0.7, n)
-    propensity = rng.lognormal(-0.10, 0.45, n)
+    activity = rng.lognormal(-(ACTIVITY_SIGMA**2) / 2, ACTIVITY_SIGMA, n)
+    propensity = rng.lognormal(-(PROPENSITY_SIGMA**2) / 2, PROPENSITY_SIGMA, n)
+    # Interest shows: followers likelier to warm up also engage a little more all the time.
+    activity *= propensity**INTEREST_SHOWS
     convertible = PLATFORM_CONVERSION[platform] * np.where(business, BUSINESS_CONVERT, 1.0)
     convertible[np.isin(archetype, (BOT, LIKER))] = 0.0
     to_hot = TO_HOT * propensity * np.where(business, BUSINESS_TO_HOT, 1.0)
@@ -502,7 +508,12 @@ def _oracle_columns(
     config: SimulationConfig, sched: _Schedule, chunk: _Chunk, snaps: np.ndarray, days: list[int]
 ) -> dict[str, np.ndarray]:
     """Oracle rows (snapshot index, follower, p_convert) for the chunk's live followers."""
-    parts: dict[str, list[np.ndarray]] = {"snap": [np.empty(0, np.int16)], "follower": [], "p": []}
+    parts: dict[str, list[np.ndarray]] = {
+        "snap": [np.empty(0, np.int16)],
+        "follower": [],
+        "p": [],
+        "state": [np.empty(0, np.int8)],
+    }
     for snap, day in enumerate(days):
         rows = np.flatnonzero(np.isin(snaps[snap], LIVE))
         hazards = chunk.hazards.take(rows)
@@ -510,6 +521,7 @@ def _oracle_columns(
         parts["snap"].append(np.full(rows.size, snap, dtype=np.int16))
         parts["follower"] += [np.empty(0, np.int32), (rows + chunk.offset).astype(np.int32)]
         parts["p"] += [np.empty(0), p]
+        parts["state"].append(snaps[snap][rows].astype(np.int8))
     return {key: np.concatenate(arrays) for key, arrays in parts.items()}
 
 
@@ -538,12 +550,17 @@ def _followers_frame(columns: dict[str, np.ndarray], width: int) -> pd.DataFrame
 def _interactions_frame(
     config: SimulationConfig, columns: dict[str, np.ndarray], widths: tuple[int, int]
 ) -> pd.DataFrame:
-    """Events in time order with chronological ids, plus a few exact duplicate rows.
+    """Events in arrival order with ids by arrival: a few arrive late, a few are duplicated.
 
     Consumes `columns`: each numpy column is dropped once converted, to bound peak memory.
     """
-    order = np.argsort(columns["time"], kind="stable")
     rng = np.random.default_rng([config.seed, 1])
+    # Late events: recorded up to days after they happened, so they sit out of time order.
+    late = rng.random(columns["time"].size) < LATE_SHARE
+    delay = np.zeros(columns["time"].size, dtype=np.int64)
+    delay[late] = (rng.exponential(LATE_MEAN_DAYS, late.sum()) * DAY_US).astype(np.int64)
+    order = np.argsort(columns["time"] + delay, kind="stable")
+    del late, delay
     # Overlapping exports repeat rows verbatim, event_id included.
     duplicates = np.flatnonzero(rng.random(order.size) < DUPLICATE_SHARE)
     numbers = np.sort(np.concatenate([np.arange(order.size), duplicates]))
@@ -630,6 +647,8 @@ def _oracle_frame(
             "as_of": _utc(_start_us(config) + days * DAY_US),
             "follower_id": _ids("f", columns["follower"][order] + 1, width),
             "p_convert": pa.array(columns["p"][order].astype(np.float64)),
+            # The hidden intent state at as_of, for analysis: no model ever sees it.
+            "state": _codes(STATE_NAMES, columns["state"][order]),
             # Stored with the rows so that nobody compares them with labels of another horizon.
             "horizon_days": pa.array(np.full(order.size, config.horizon_days, dtype=np.int64)),
         }

@@ -17,6 +17,8 @@ from features.runtime import disable_telemetry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from features.mapping import EventLogMapping
+
 app = typer.Typer(
     name="leadscore",
     help="Lead scoring for social-media audiences: simulate, build features, train, score, serve.",
@@ -25,7 +27,45 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DataDir = Annotated[Path, typer.Option("--data", help="Folder with followers, interactions, ...")]
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data",
+        help="Folder with followers, interactions, ... or one .csv/.parquet events file. "
+        "Without a followers table, followers are derived from the events "
+        "(followed_at = first event, platform 'unknown').",
+    ),
+]
+ColumnMap = Annotated[
+    str | None,
+    typer.Option(
+        "--map",
+        help="Rename source columns: SRC=DST,... e.g. "
+        "user_id=follower_id,behavior_type=event_type,timestamp=occurred_at.",
+    ),
+]
+EventMap = Annotated[
+    str | None,
+    typer.Option(
+        "--event-map",
+        help="Rename source event types: SRC=OURS,... e.g. pv=view,fav=save,cart=click "
+        "(unmapped unknown types count as 'other').",
+    ),
+]
+ConversionEvent = Annotated[
+    str | None,
+    typer.Option(
+        "--conversion-event",
+        help="Source event type that means 'converted', e.g. buy: a follower's first one is "
+        "the conversion, and these events are dropped from the features.",
+    ),
+]
+TimeUnit = Annotated[
+    str | None,
+    typer.Option(
+        "--time-unit", help="Unit of numeric times: s, ms, us or ns (default: by magnitude)."
+    ),
+]
 ModelName = Annotated[str, typer.Option("--model-name", help="Registered model name.")]
 DEFAULT_MODEL = "lead-scorer"
 
@@ -52,6 +92,17 @@ def _console(stderr: bool = False) -> Console:
 def _fail(message: str) -> None:
     _console(stderr=True).print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=1)
+
+
+def _mapping(
+    columns: str | None, event_types: str | None, conversion: str | None, unit: str | None
+) -> EventLogMapping | None:
+    from features.mapping import make_mapping
+
+    try:
+        return make_mapping(columns, event_types, conversion, unit)
+    except ValueError as error:
+        _fail(str(error))
 
 
 def _tracking() -> str:
@@ -91,6 +142,10 @@ def features(
     data: DataDir,
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff date or time (UTC).")],
     out: Annotated[Path, typer.Option(help="Output .csv or .parquet file.")],
+    column_map: ColumnMap = None,
+    event_map: EventMap = None,
+    conversion_event: ConversionEvent = None,
+    time_unit: TimeUnit = None,
 ) -> None:
     """Write the point-in-time feature table of every follower as of a date."""
     from features.build import build_follower_features
@@ -98,10 +153,11 @@ def features(
     from features.io import write_table
     from features.labels import select_snapshot_followers
 
+    mapping = _mapping(column_map, event_map, conversion_event, time_unit)
     try:
-        tables = load_tables(data)
+        tables = load_tables(data, mapping)
         followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
-        table = build_follower_features(tables.interactions, followers, as_of)
+        table = build_follower_features(tables.interactions, followers, as_of, tables.posts)
         write_table(table.reset_index(), out)
     except ValueError as error:
         _fail(str(error))
@@ -114,13 +170,20 @@ def train(
     model_name: ModelName = DEFAULT_MODEL,
     horizon: Annotated[int, typer.Option(min=1, help="Label horizon in days.")] = 28,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    column_map: ColumnMap = None,
+    event_map: EventMap = None,
+    conversion_event: ConversionEvent = None,
+    time_unit: TimeUnit = None,
 ) -> None:
     """Train on time-ordered snapshots, log to MLflow, register and promote if better."""
     from training.config import TrainConfig
     from training.train import train as run_training
 
+    mapping = _mapping(column_map, event_map, conversion_event, time_unit)
     uri = _tracking()
-    config = TrainConfig(data_dir=data, model_name=model_name, horizon_days=horizon, seed=seed)
+    config = TrainConfig(
+        data_dir=data, model_name=model_name, horizon_days=horizon, seed=seed, mapping=mapping
+    )
     try:
         result = run_training(config)
     except ValueError as error:
@@ -150,6 +213,10 @@ def score(
     ] = None,
     model_name: ModelName = DEFAULT_MODEL,
     top: Annotated[int, typer.Option(min=0, help="Print this many top leads.")] = 10,
+    column_map: ColumnMap = None,
+    event_map: EventMap = None,
+    conversion_event: ConversionEvent = None,
+    time_unit: TimeUnit = None,
 ) -> None:
     """Score every follower of a data folder as of a date, with the champion by default."""
     import pandas as pd
@@ -158,11 +225,12 @@ def score(
     from serving.batch import default_as_of, score_data_dir
     from serving.model_store import champion_uri, load_registered
 
+    mapping = _mapping(column_map, event_map, conversion_event, time_unit)
     _tracking()
     try:
         bundle, version = load_registered(model or champion_uri(model_name))
-        cutoff = pd.Timestamp(as_of) if as_of else default_as_of(data)
-        scores = score_data_dir(data, cutoff, bundle, version)
+        cutoff = pd.Timestamp(as_of) if as_of else default_as_of(data, mapping)
+        scores = score_data_dir(data, cutoff, bundle, version, mapping)
         write_table(scores, out)
     except ValueError as error:
         _fail(str(error))

@@ -11,25 +11,35 @@ from features.build import build_follower_features, to_utc_timestamp
 from features.bundle import ScoringBundle
 from features.events import load_tables
 from features.labels import select_snapshot_followers
+from features.mapping import EventLogMapping
 from serving.scoring import score_features
 
 logger = logging.getLogger(__name__)
 
 
 def score_data_dir(
-    data_dir: Path, as_of: pd.Timestamp | str, bundle: ScoringBundle, model_version: str
+    data_dir: Path,
+    as_of: pd.Timestamp | str,
+    bundle: ScoringBundle,
+    model_version: str,
+    mapping: EventLogMapping | None = None,
 ) -> pd.DataFrame:
-    """Scores of every follower who had followed before `as_of` and not yet converted."""
-    tables = load_tables(data_dir)
+    """Scores of every follower who had followed before `as_of` and not yet converted.
+
+    `data_dir` is a data folder or one events file, read through `mapping` if given.
+    """
+    tables = load_tables(data_dir, mapping)
     followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
     logger.info("scoring %d followers as of %s", len(followers), to_utc_timestamp(as_of))
-    features = build_follower_features(tables.interactions, followers, as_of)
+    features = build_follower_features(
+        tables.interactions, followers, as_of, tables.posts, bundle.features_config
+    )
     return score_features(features, bundle, model_version)
 
 
-def default_as_of(data_dir: Path) -> pd.Timestamp:
+def default_as_of(data_dir: Path, mapping: EventLogMapping | None = None) -> pd.Timestamp:
     """Midnight after the newest interaction: scores as of the end of the data."""
-    interactions = load_tables(data_dir).interactions
+    interactions = load_tables(data_dir, mapping).interactions
     if interactions.empty:
         raise ValueError(f"{data_dir}: no interactions")
     return interactions["occurred_at"].max().normalize() + pd.Timedelta(days=1)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.events import normalize_profiles, validate_interactions
-from features.schema import ENTITY_KEY, FEATURE_COLUMNS
-from serving.schemas import Event, Profile
+from features.events import normalize_profiles, validate_interactions, validate_posts
+from features.schema import ENTITY_KEY
+from serving.schemas import Event, Post, Profile
 
 
 def records_to_features(records: Sequence) -> pd.DataFrame:
@@ -25,13 +25,20 @@ def records_to_features(records: Sequence) -> pd.DataFrame:
         platform=frame["platform"].astype("str").str.strip().str.lower(),
         country=frame["country"].astype("str"),
     )
-    return frame.set_index(ENTITY_KEY)[list(FEATURE_COLUMNS)]
+    return frame.set_index(ENTITY_KEY)
 
 
 def events_to_frame(events: Sequence[Event]) -> pd.DataFrame:
     """Raw events as a validated interactions frame."""
     frame = pd.DataFrame([event.model_dump() for event in events], columns=list(Event.model_fields))
     return validate_interactions(frame)
+
+
+def posts_to_frame(posts: Sequence[Post] | None) -> pd.DataFrame | None:
+    """Posts as a validated posts frame; None when the request has none."""
+    if not posts:
+        return None
+    return validate_posts(pd.DataFrame([post.model_dump() for post in posts]))
 
 
 def followers_to_score(events: pd.DataFrame, profiles: Sequence[Profile]) -> pd.DataFrame:

@@ -7,11 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from features.schema import (
-    CATEGORICAL_COLUMNS,
-    COUNT_COLUMNS,
-    RECENCY_COLUMNS,
-)
+from features.schema import DEFAULT_FEATURE_CONFIG, feature_groups
 
 FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
 _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
@@ -19,16 +15,18 @@ _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 def _feature_fields() -> dict[str, Any]:
     """One optional field per feature column: counts default to 0, the rest to missing."""
+    groups = feature_groups(DEFAULT_FEATURE_CONFIG)
     fields: dict[str, Any] = {"follower_id": (FollowerId, ...)}
-    for column in COUNT_COLUMNS:
+    for column in groups["count"]:
         fields[column] = (int, Field(0, ge=0, description="Event count; 0 if left out."))
-    for column in (*RECENCY_COLUMNS, "follower_count", "following_count"):
-        fields[column] = (float | None, Field(None, ge=0, description="Missing if left out."))
+    for group in ("recency", "rate", "score", "profile"):
+        for column in groups[group]:
+            fields[column] = (float | None, Field(None, description="Missing if left out."))
     fields["is_business"] = (bool | None, Field(None, description="Business account?"))
-    for column in CATEGORICAL_COLUMNS:
+    for column in groups["categorical"]:
         fields[column] = (
             str | None,
-            Field(None, max_length=100, description="Missing if left out."),
+            Field(None, max_length=100, description="Missing if left out"),
         )
     return fields
 
@@ -70,6 +68,19 @@ class Profile(BaseModel):
     follower_count: float | None = Field(None, ge=0)
     following_count: float | None = Field(None, ge=0)
     is_business: bool | None = None
+
+
+class Post(BaseModel):
+    """A post of the brand, for the content features (campaign and video shares)."""
+
+    model_config = _STRICT
+
+    post_id: str = Field(min_length=1, max_length=256)
+    published_at: datetime | None = None
+    format: str | None = Field(
+        None, max_length=32, description="image, video, carousel, text, link, story or live."
+    )
+    campaign: str | None = Field(None, max_length=256, description="Campaign name, if any.")
 
 
 class Score(BaseModel):

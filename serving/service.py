@@ -18,8 +18,13 @@ from bentoml.exceptions import InvalidArgument
 
 from features.build import build_follower_features
 from features.bundle import find_bundle_dir, load_bundle
-from serving.requests import events_to_frame, followers_to_score, records_to_features
-from serving.schemas import Event, FeatureRecord, ModelInfo, Profile, Score
+from serving.requests import (
+    events_to_frame,
+    followers_to_score,
+    posts_to_frame,
+    records_to_features,
+)
+from serving.schemas import Event, FeatureRecord, ModelInfo, Post, Profile, Score
 from serving.scoring import score_features
 
 logger = logging.getLogger(__name__)
@@ -53,27 +58,35 @@ class LeadScorer:
             return []
         try:
             features = records_to_features(followers)
+            scores = score_features(features, self.bundle, self.model_version)
         except ValueError as error:
             raise InvalidArgument(str(error)) from None
-        return _to_scores(score_features(features, self.bundle, self.model_version))
+        return _to_scores(scores)
 
     @bentoml.api(route="/score_events")
     def score_events(
         self,
         events: list[Event],
         profiles: list[Profile] | None = None,
+        posts: list[Post] | None = None,
         as_of: datetime | None = None,
     ) -> list[Score]:
-        """Score followers from raw events before `as_of` (default: now), as training does."""
+        """Score followers from raw events before `as_of` (default: now), as training does.
+
+        Profiles and posts are optional: without posts the content features are missing.
+        """
         try:
             interactions = events_to_frame(events)
             followers = followers_to_score(interactions, profiles or [])
+            post_table = posts_to_frame(posts)
         except ValueError as error:
             raise InvalidArgument(str(error)) from None
         if followers.empty:
             return []
         cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
-        features = build_follower_features(interactions, followers, cutoff)
+        features = build_follower_features(
+            interactions, followers, cutoff, post_table, self.bundle.features_config
+        )
         return _to_scores(score_features(features, self.bundle, self.model_version))
 
     @bentoml.api(route="/model")

@@ -60,6 +60,43 @@ def interactions() -> pd.DataFrame:
 
 
 @pytest.fixture
+def posts() -> pd.DataFrame:
+    """Four posts; p4 is published after the cutoff, so it is unknown as of 2026-03-01."""
+    return pd.DataFrame(
+        {
+            "post_id": ["p1", "p2", "p3", "p4"],
+            "published_at": ["2026-02-20", "2026-02-25", "2026-02-26", "2026-03-02"],
+            "format": ["Video", "image", "live", "video"],
+            "campaign": ["launch", None, " ", "promo"],  # a blank campaign is no campaign
+        }
+    )
+
+
+@pytest.fixture
+def post_interactions() -> pd.DataFrame:
+    """Events on posts around the 2026-03-01 cutoff, with watch seconds and one repeated row."""
+    rows = [
+        ("a", "view", "2026-02-21 10:00", "p1", 30.0),  # campaign video, watched 30 s
+        ("a", "view", "2026-02-21 10:00", "p1", 30.0),  # exact repeat: dropped
+        ("a", "like", "2026-02-21 10:01", "p1", None),
+        ("a", "view", "2026-02-27 12:00", "p3", 12.5),  # live, not a campaign
+        ("a", "view", "2026-02-26 08:00", "p2", 3.0),  # image: no watch time
+        ("a", "click", "2026-02-26 09:00", "p2", None),
+        ("a", "view", "2026-02-28 09:00", "p4", 5.0),  # p4 is published after the cutoff
+        ("a", "view", "2026-02-27 09:00", "p9", 8.0),  # p9 is not in the posts table
+        ("a", "view", "2025-12-01 00:00", "p1", 2.0),  # 90 days exactly: only in 90d
+        ("b", "view", "2026-02-28 10:00", "p1", None),  # a video view without watch time
+        ("b", "share", "2026-02-28 13:00", "p2", None),
+        ("b", "dm", "2026-02-28 14:00", None, None),
+        ("b", "view", "2026-03-01 00:00", "p3", 50.0),  # at the cutoff: the future
+        ("c", "view", "2026-03-03 00:00", "p4", 40.0),  # after the cutoff
+    ]
+    return validate_interactions(
+        pd.DataFrame(rows, columns=["follower_id", "event_type", "occurred_at", "post_id", "value"])
+    )
+
+
+@pytest.fixture
 def conversions() -> pd.DataFrame:
     """a converts inside a 28-day horizon, c before the cutoff, b long after."""
     return validate_conversions(

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from features.mapping import EventLogMapping
+from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
+
 DEFAULT_MODEL_NAME = "lead-scorer"
 DEFAULT_EXPERIMENT = "leadscore"
 
@@ -29,17 +32,21 @@ def default_lgbm_params() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings of one training run on an events data folder."""
+    """Settings of one training run on an events data folder or a single events file."""
 
     data_dir: Path
     model_name: str = DEFAULT_MODEL_NAME
     experiment: str = DEFAULT_EXPERIMENT
     horizon_days: int = 28
     snapshot_every_days: int = 7
-    # Snapshots start once the longest window is full, so a count means the same at every date.
-    min_history_days: int = 90
+    # Snapshots start once the longest window is full, so a count means the same at every date
+    # (None: the longest feature window).
+    min_history_days: int | None = None
     n_valid_snapshots: int = 2
     num_boost_round: int = 500
     early_stopping_rounds: int = 50
     seed: int = 42
     lgbm_params: dict[str, Any] = field(default_factory=default_lgbm_params)
+    features: FeatureConfig = DEFAULT_FEATURE_CONFIG
+    # How a foreign event log maps onto our tables (None: the data follows our contract).
+    mapping: EventLogMapping | None = None

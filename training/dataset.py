@@ -10,7 +10,7 @@ import pandas as pd
 from features.build import build_follower_features
 from features.events import Tables
 from features.labels import make_labels, select_snapshot_followers
-from features.schema import ENTITY_KEY, LABEL_COLUMN
+from features.schema import DEFAULT_FEATURE_CONFIG, ENTITY_KEY, LABEL_COLUMN, FeatureConfig
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,14 @@ def make_snapshot_dates(
     return list(pd.date_range(oldest, newest, freq=f"{every_days}D"))
 
 
-def build_snapshot(tables: Tables, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+def build_snapshot(
+    tables: Tables, as_of: pd.Timestamp, horizon_days: int, features_config: FeatureConfig
+) -> pd.DataFrame:
     """Features and label of every eligible follower at one snapshot date."""
     followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
-    features = build_follower_features(tables.interactions, followers, as_of)
+    features = build_follower_features(
+        tables.interactions, followers, as_of, tables.posts, features_config
+    )
     conversions = tables.conversions
     if conversions is None:
         raise ValueError("training needs a conversions table")
@@ -50,12 +54,15 @@ def build_snapshot(tables: Tables, as_of: pd.Timestamp, horizon_days: int) -> pd
 
 
 def build_training_frame(
-    tables: Tables, dates: list[pd.Timestamp], horizon_days: int
+    tables: Tables,
+    dates: list[pd.Timestamp],
+    horizon_days: int,
+    features_config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
 ) -> pd.DataFrame:
     """All snapshots stacked: follower_id, as_of, the feature columns and `converted`."""
     snapshots = []
     for as_of in dates:
-        snapshot = build_snapshot(tables, as_of, horizon_days)
+        snapshot = build_snapshot(tables, as_of, horizon_days, features_config)
         logger.info(
             "snapshot %s: %d followers, %.2f%% converted",
             as_of.date(),

@@ -17,11 +17,12 @@ from features.encode import CategoryLevels, to_model_input
 from features.events import Tables, load_tables, read_table
 from features.schema import (
     CATEGORICAL_COLUMNS,
-    COUNT_COLUMNS,
     ENTITY_KEY,
-    FEATURE_COLUMNS,
     FEATURE_VERSION,
     LABEL_COLUMN,
+    FeatureConfig,
+    feature_columns,
+    feature_groups,
 )
 from training import registry
 from training.config import TrainConfig
@@ -61,12 +62,14 @@ def fit_booster(
     """LightGBM on the fit rows, stopped early on the later stop rows."""
     import lightgbm as lgb
 
+    columns = feature_columns(config.features)
+
     def dataset(rows: pd.DataFrame, reference: Any = None) -> lgb.Dataset:
         return lgb.Dataset(
-            to_model_input(rows, FEATURE_COLUMNS, levels),
+            to_model_input(rows, columns, levels),
             label=rows[LABEL_COLUMN].to_numpy(),
-            feature_name=list(FEATURE_COLUMNS),
-            categorical_feature=[FEATURE_COLUMNS.index(c) for c in CATEGORICAL_COLUMNS],
+            feature_name=list(columns),
+            categorical_feature=[columns.index(c) for c in CATEGORICAL_COLUMNS],
             reference=reference,
         )
 
@@ -113,14 +116,17 @@ def _champion_metrics(config: TrainConfig, valid: pd.DataFrame) -> dict[str, flo
     if version is None:
         return None
     champion = download_bundle(f"models:/{config.model_name}@{registry.CHAMPION}")
-    if champion.spec.feature_version != FEATURE_VERSION or champion.spec.mode != "events":
+    same_spec = champion.spec.feature_columns == list(feature_columns(config.features))
+    if champion.spec.feature_version != FEATURE_VERSION or not same_spec:
         raise ValueError(
-            f"champion v{version} uses features {champion.spec.feature_version}: not comparable"
+            f"champion v{version} uses another feature spec "
+            f"({champion.spec.feature_version}, {len(champion.spec.feature_columns)} columns): "
+            "promote by hand with `leadscore promote` if intended"
         )
     return evaluate_scores(valid[LABEL_COLUMN].to_numpy(), champion.predict_proba(valid))
 
 
-def _log_model(bundle: ScoringBundle, example: pd.DataFrame) -> Any:
+def _log_model(bundle: ScoringBundle, example: pd.DataFrame, features: FeatureConfig) -> Any:
     import mlflow
     from mlflow.models import infer_signature
 
@@ -130,7 +136,7 @@ def _log_model(bundle: ScoringBundle, example: pd.DataFrame) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = save_bundle(bundle.booster, bundle.spec, Path(tmp) / "bundle")
         # Counts as doubles and text as objects: what the signature should accept.
-        example = example.astype({c: "float64" for c in COUNT_COLUMNS})
+        example = example.astype({c: "float64" for c in feature_groups(features)["count"]})
         example = example.astype({c: "object" for c in CATEGORICAL_COLUMNS})
         prediction = pd.DataFrame({"probability": bundle.predict_proba(example)})
         return mlflow.pyfunc.log_model(
@@ -148,7 +154,8 @@ def _make_spec(
 ) -> ModelSpec:
     return ModelSpec(
         feature_version=FEATURE_VERSION,
-        feature_columns=list(FEATURE_COLUMNS),
+        feature_columns=list(feature_columns(config.features)),
+        feature_config=config.features.to_dict(),
         categorical_levels=levels,
         score_cutoffs=make_score_cutoffs(probabilities),
         horizon_days=config.horizon_days,
@@ -160,9 +167,12 @@ def _make_spec(
 def prepare_split(config: TrainConfig, tables: Tables) -> TimeSplit:
     """Build the snapshots of a data folder and split them by time."""
     dates = make_snapshot_dates(
-        tables, config.horizon_days, config.snapshot_every_days, config.min_history_days
+        tables,
+        config.horizon_days,
+        config.snapshot_every_days,
+        config.min_history_days or config.features.long_days,
     )
-    frame = build_training_frame(tables, dates, config.horizon_days)
+    frame = build_training_frame(tables, dates, config.horizon_days, config.features)
     return split_by_time(frame, config.n_valid_snapshots, config.horizon_days)
 
 
@@ -170,7 +180,7 @@ def train(config: TrainConfig) -> TrainResult:
     """One full training run: data, model, MLflow run, registry version and promotion."""
     import mlflow
 
-    tables = load_tables(config.data_dir)
+    tables = load_tables(config.data_dir, config.mapping)
     split = prepare_split(config, tables)
     levels = CategoryLevels().fit(split.fit).levels_
     ensure_experiment(config.experiment)
@@ -179,7 +189,8 @@ def train(config: TrainConfig) -> TrainResult:
         mlflow.log_params(_flat_params(config) | describe_split(split))
         mlflow.set_tags({"feature_version": FEATURE_VERSION, "mode": "events"})
         booster = fit_booster(split, levels, config)
-        probabilities = booster.predict(to_model_input(split.valid, FEATURE_COLUMNS, levels))
+        columns = feature_columns(config.features)
+        probabilities = booster.predict(to_model_input(split.valid, columns, levels))
         metrics = evaluate_scores(split.valid[LABEL_COLUMN].to_numpy(), probabilities)
         metrics["best_iteration"] = float(booster.best_iteration)
         oracle = oracle_auc(split.valid, Path(config.data_dir), config.horizon_days)
@@ -187,7 +198,7 @@ def train(config: TrainConfig) -> TrainResult:
             metrics["oracle_roc_auc"] = oracle
         mlflow.log_metrics({f"valid_{name}": value for name, value in metrics.items()})
         bundle = ScoringBundle(booster, _make_spec(config, levels, probabilities, metrics))
-        info = _log_model(bundle, split.valid[list(FEATURE_COLUMNS)].head(5))
+        info = _log_model(bundle, split.valid[list(columns)].head(5), config.features)
         version = _register(config, info.model_uri, run.info.run_id)
         promoted, reason = _maybe_promote(config, version, metrics, split.valid)
         mlflow.set_tags({"registered_version": version, "promotion": reason})
@@ -216,5 +227,9 @@ def _maybe_promote(
 
 
 def _flat_params(config: TrainConfig) -> dict[str, Any]:
-    params = {k: v for k, v in asdict(config).items() if k != "lgbm_params"}
-    return params | {f"lgbm_{k}": v for k, v in config.lgbm_params.items()}
+    skip = ("lgbm_params", "mapping", "features")
+    params = {k: v for k, v in asdict(config).items() if k not in skip}
+    mapping = config.mapping.to_params() if config.mapping else {}
+    features = {f"features_{k}": v for k, v in config.features.to_dict().items()}
+    lgbm = {f"lgbm_{k}": v for k, v in config.lgbm_params.items()}
+    return params | mapping | features | lgbm

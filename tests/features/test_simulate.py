@@ -43,7 +43,13 @@ DTYPES = {
         "value": "float64",
     },
     "conversions": {"follower_id": STR, "converted_at": UTC, "lead_value": "float64"},
-    "oracle": {"as_of": UTC, "follower_id": STR, "p_convert": "float64", "horizon_days": "Int64"},
+    "oracle": {
+        "as_of": UTC,
+        "follower_id": STR,
+        "p_convert": "float64",
+        "state": STR,
+        "horizon_days": "Int64",
+    },
 }
 TABLES = tuple(DTYPES)
 
@@ -138,9 +144,11 @@ def test_timestamps_lie_inside_the_window(small: Audience) -> None:
     assert (small.followers["followed_at"] < start).mean() == pytest.approx(0.5, abs=0.1)
 
 
-def test_interactions_are_sorted_and_consistent(small: Audience) -> None:
+def test_interactions_arrive_mostly_in_order_and_are_consistent(small: Audience) -> None:
     events = small.interactions
-    assert events["occurred_at"].is_monotonic_increasing
+    # Arrival order: about 1 % of events arrive late and sit after later ones.
+    earlier = events["occurred_at"] < events["occurred_at"].cummax().shift(fill_value=pd.NaT)
+    assert 0.002 < earlier.mean() < 0.03
     followed_at = small.followers.set_index("follower_id")["followed_at"]
     assert (events["occurred_at"] >= events["follower_id"].map(followed_at)).all()
     follows = events[events["event_type"] == "follow"]
@@ -264,7 +272,9 @@ def test_high_intent_events_carry_signal_but_do_not_separate(medium: Audience) -
         counts.append(rows["follower_id"].map(per_follower).fillna(0))
     labels = _oracle_labels(medium, MEDIUM.horizon_days)
     auc = roc_auc_score(labels, pd.concat(counts).reindex(labels.index))
-    assert 0.55 < auc < 0.8
+    # A hot follower shows it, yet one count is no giveaway: the oracle stays clearly ahead.
+    assert 0.55 < auc < 0.85
+    assert roc_auc_score(labels, medium.oracle["p_convert"]) > auc + 0.05
 
 
 def test_write_audience_round_trips(small: Audience, tmp_path: Path) -> None:

@@ -30,6 +30,20 @@ def _events_of(tables, follower_ids: list[str]) -> list[dict]:
     ]
 
 
+def _posts_of(tables, events: list[dict]) -> list[dict]:
+    used = {event["post_id"] for event in events if event["post_id"] is not None}
+    posts = tables.posts[tables.posts["post_id"].isin(used)]
+    return [
+        {
+            "post_id": row.post_id,
+            "published_at": row.published_at.isoformat(),
+            "format": row.format,
+            "campaign": None if pd.isna(row.campaign) else row.campaign,
+        }
+        for row in posts.itertuples()
+    ]
+
+
 def _profiles_of(tables, follower_ids: list[str]) -> list[dict]:
     profiles = tables.followers.set_index("follower_id").loc[follower_ids]
     return [
@@ -61,9 +75,11 @@ def _sample_ids(batch_scores: pd.DataFrame) -> list[str]:
 def test_score_events_over_http_matches_batch(server, audience_dir, batch_scores, trained):
     tables = load_tables(audience_dir)
     ids = _sample_ids(batch_scores)
+    events = _events_of(tables, ids)
     body = {
-        "events": _events_of(tables, ids),
+        "events": events,
         "profiles": _profiles_of(tables, ids),
+        "posts": _posts_of(tables, events),
         "as_of": AS_OF,
     }
     reply = httpx.post(f"{server}/score_events", json=body, timeout=30)
@@ -112,7 +128,7 @@ def test_class_scores_feature_records_like_batch(scorer, batch_scores, audience_
     ids = _sample_ids(batch_scores)
     followers = select_snapshot_followers(tables.followers, tables.conversions, AS_OF)
     followers = followers[followers["follower_id"].isin(ids)]
-    features = build_follower_features(tables.interactions, followers, AS_OF)
+    features = build_follower_features(tables.interactions, followers, AS_OF, tables.posts)
     records = [
         FeatureRecord(follower_id=follower_id, **_jsonable(row))
         for follower_id, row in features.iterrows()

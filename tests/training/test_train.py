@@ -6,6 +6,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from features.schema import FEATURE_VERSION
 from training import registry
 from training.config import TrainConfig
 from training.train import train
@@ -19,7 +20,7 @@ def test_run_is_logged_registered_and_promoted(trained):
     assert trained.metrics["log_loss"] < trained.metrics["log_loss_baseline"]
     run = mlflow.get_run(trained.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.tags["feature_version"] == "v1"
+    assert run.data.tags["feature_version"] == FEATURE_VERSION
     assert {"valid_roc_auc", "valid_pr_auc", "valid_log_loss"} <= set(run.data.metrics)
     client = MlflowClient()
     assert (
