@@ -53,6 +53,11 @@ class ScoringBundle:
             return DEFAULT_FEATURE_CONFIG
         return FeatureConfig.from_dict(self.spec.feature_config)
 
+    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP contributions (log-odds) per row and feature, bias last."""
+        matrix = to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)
+        return self.booster.predict(matrix, pred_contrib=True)
+
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Probability of converting within the horizon, one per row of `features`."""
         matrix = to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)

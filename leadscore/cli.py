@@ -213,27 +213,31 @@ def score(
     ] = None,
     model_name: ModelName = DEFAULT_MODEL,
     top: Annotated[int, typer.Option(min=0, help="Print this many top leads.")] = 10,
+    reasons: Annotated[
+        int, typer.Option(min=0, max=10, help="Reasons up and down per follower (0: none).")
+    ] = 3,
     column_map: ColumnMap = None,
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
 ) -> None:
     """Score every follower of a data folder as of a date, with the champion by default."""
-    import pandas as pd
 
     from features.io import write_table
-    from serving.batch import default_as_of, score_data_dir
+    from serving.batch import score_data_dir
     from serving.model_store import champion_uri, load_registered
+    from serving.scoring import flatten_reasons
 
     mapping = _mapping(column_map, event_map, conversion_event, time_unit)
     _tracking()
     try:
         bundle, version = load_registered(model or champion_uri(model_name))
-        cutoff = pd.Timestamp(as_of) if as_of else default_as_of(data, mapping)
-        scores = score_data_dir(data, cutoff, bundle, version, mapping)
-        write_table(scores, out)
+        scores = score_data_dir(data, as_of, bundle, version, mapping, reasons)
+        # CSV has no lists: the reasons become one "; "-separated text cell each.
+        write_table(flatten_reasons(scores) if out.suffix == ".csv" else scores, out)
     except ValueError as error:
         _fail(str(error))
+    cutoff = scores.attrs["as_of"]
     _print_top(scores, top, f"{len(scores):,} followers scored as of {cutoff} -> {out}")
 
 
@@ -241,10 +245,11 @@ def _print_top(scores: pd.DataFrame, top: int, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for column in scores.columns:
+    for column in ("follower_id", "probability", "score", "tier", "why"):
         table.add_column(column)
     for row in scores.nlargest(top, "probability").itertuples(index=False):
-        table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
+        why = "; ".join(row.reasons_up)
+        table.add_row(row.follower_id, f"{row.probability:.3f}", str(row.score), row.tier, why)
     _console().print(table)
 
 

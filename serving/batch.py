@@ -12,34 +12,40 @@ from features.bundle import ScoringBundle
 from features.events import load_tables
 from features.labels import select_snapshot_followers
 from features.mapping import EventLogMapping
-from serving.scoring import score_features
+from serving.scoring import DEFAULT_REASONS, score_features
 
 logger = logging.getLogger(__name__)
 
 
 def score_data_dir(
     data_dir: Path,
-    as_of: pd.Timestamp | str,
+    as_of: pd.Timestamp | str | None,
     bundle: ScoringBundle,
     model_version: str,
     mapping: EventLogMapping | None = None,
+    reasons: int = DEFAULT_REASONS,
 ) -> pd.DataFrame:
     """Scores of every follower who had followed before `as_of` and not yet converted.
 
-    `data_dir` is a data folder or one events file, read through `mapping` if given.
+    `data_dir` is a data folder or one events file, read through `mapping` if given; each
+    score carries up to `reasons` reasons up and down (0 skips them, which is faster).
+    Without `as_of`, scores are as of the midnight after the newest event; the cutoff used
+    is in `scores.attrs["as_of"]`.
     """
     tables = load_tables(data_dir, mapping)
+    as_of = to_utc_timestamp(as_of) if as_of is not None else end_of_data(tables.interactions)
     followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
     logger.info("scoring %d followers as of %s", len(followers), to_utc_timestamp(as_of))
     features = build_follower_features(
         tables.interactions, followers, as_of, tables.posts, bundle.features_config
     )
-    return score_features(features, bundle, model_version)
+    scores = score_features(features, bundle, model_version, reasons)
+    scores.attrs["as_of"] = as_of
+    return scores
 
 
-def default_as_of(data_dir: Path, mapping: EventLogMapping | None = None) -> pd.Timestamp:
+def end_of_data(interactions: pd.DataFrame) -> pd.Timestamp:
     """Midnight after the newest interaction: scores as of the end of the data."""
-    interactions = load_tables(data_dir, mapping).interactions
     if interactions.empty:
-        raise ValueError(f"{data_dir}: no interactions")
+        raise ValueError("no interactions to score from")
     return interactions["occurred_at"].max().normalize() + pd.Timedelta(days=1)

@@ -90,6 +90,8 @@ class Score(BaseModel):
     probability: float = Field(description="Probability of becoming a lead within the horizon.")
     score: int = Field(ge=1, le=99, description="1–99: percentile among scored followers.")
     tier: str = Field(description="A (score 90–99), B (70–89), C (40–69) or D (1–39).")
+    reasons_up: list[str] = Field(description="What raises this score most, in plain words.")
+    reasons_down: list[str] = Field(description="What lowers this score most, in plain words.")
     model_version: str
 
 

@@ -2,26 +2,76 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from features.bundle import ScoringBundle, score_from_probability, tier_from_score
+from features.catalogue import explain
 
-SCORE_COLUMNS: tuple[str, ...] = ("follower_id", "probability", "score", "tier", "model_version")
+SCORE_COLUMNS: tuple[str, ...] = (
+    "follower_id",
+    "probability",
+    "score",
+    "tier",
+    "reasons_up",
+    "reasons_down",
+    "model_version",
+)
+DEFAULT_REASONS = 3
 
 
 def score_features(
-    features: pd.DataFrame, bundle: ScoringBundle, model_version: str
+    features: pd.DataFrame,
+    bundle: ScoringBundle,
+    model_version: str,
+    reasons: int = DEFAULT_REASONS,
 ) -> pd.DataFrame:
-    """One row per follower of `features` (indexed by follower_id), in the same order."""
+    """One row per follower of `features` (indexed by follower_id), in the same order.
+
+    `reasons_up` and `reasons_down` hold up to `reasons` plain-words reasons each: the features
+    pushing this follower's score up (or down) most, by their exact TreeSHAP contributions.
+    """
     probability = bundle.predict_proba(features)
     score = score_from_probability(probability, bundle.spec.score_cutoffs)
+    up, down = explain_rows(features, bundle, reasons) if reasons else ([[]] * len(features),) * 2
     return pd.DataFrame(
         {
             "follower_id": features.index.astype("str"),
             "probability": probability,
             "score": score,
             "tier": tier_from_score(score),
+            "reasons_up": up,
+            "reasons_down": down,
             "model_version": model_version,
         },
         columns=list(SCORE_COLUMNS),
+    )
+
+
+def explain_rows(
+    features: pd.DataFrame, bundle: ScoringBundle, top: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Per row, the phrases of the `top` features raising and lowering the score most."""
+    if len(features) == 0:
+        return [], []
+    columns = bundle.spec.feature_columns
+    contributions = bundle.contributions(features)[:, : len(columns)]
+    values = features[columns].to_numpy(dtype=object)
+    config = bundle.features_config
+    up: list[list[str]] = []
+    down: list[list[str]] = []
+    for row, weights in enumerate(contributions):
+        order = np.argsort(weights)
+        raising = [i for i in order[::-1][:top] if weights[i] > 0]
+        lowering = [i for i in order[:top] if weights[i] < 0]
+        up.append([explain(columns[i], values[row, i], config) for i in raising])
+        down.append([explain(columns[i], values[row, i], config) for i in lowering])
+    return up, down
+
+
+def flatten_reasons(scores: pd.DataFrame, separator: str = "; ") -> pd.DataFrame:
+    """Reasons as one text cell each, for CSV files."""
+    return scores.assign(
+        reasons_up=scores["reasons_up"].map(separator.join),
+        reasons_down=scores["reasons_down"].map(separator.join),
     )

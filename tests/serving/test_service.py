@@ -86,7 +86,17 @@ def test_score_events_over_http_matches_batch(server, audience_dir, batch_scores
     assert reply.status_code == 200, reply.text
     scores = pd.DataFrame(reply.json()).set_index("follower_id")
     assert list(scores.index) == ids
-    assert set(scores.columns) == {"probability", "score", "tier", "model_version"}
+    assert set(scores.columns) == {
+        "probability",
+        "score",
+        "tier",
+        "reasons_up",
+        "reasons_down",
+        "model_version",
+    }
+    # The best follower has reasons in plain words, at most three each way.
+    assert 1 <= len(scores.loc[ids[0], "reasons_up"]) <= 3
+    assert all(isinstance(reason, str) and reason for reason in scores.loc[ids[0], "reasons_up"])
     assert (scores["model_version"] == trained.version).all()
     np.testing.assert_allclose(
         scores["probability"], batch_scores.loc[ids, "probability"], rtol=0, atol=1e-12
