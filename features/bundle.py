@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.calibration import apply_calibration
 from features.encode import to_model_input
 from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 
@@ -35,6 +36,8 @@ class ModelSpec:
     mode: str = "events"
     # Windows and half-life the features were built with (FeatureConfig.to_dict()).
     feature_config: dict[str, Any] = field(default_factory=dict)
+    # Maps the booster's raw probability to a calibrated one (features.calibration); empty: none.
+    calibration: dict[str, Any] = field(default_factory=dict)
     entity_key: str = "follower_id"
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -63,7 +66,10 @@ class ScoringBundle:
         matrix = to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)
         if len(matrix) == 0:
             return np.empty(0, dtype=np.float64)
-        return self.booster.predict(matrix)
+        raw = self.booster.predict(matrix)
+        if not self.spec.calibration:
+            return raw
+        return apply_calibration(self.spec.calibration, raw)
 
 
 def save_bundle(booster: lightgbm.Booster, spec: ModelSpec, directory: Path) -> Path:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from features.mapping import EventLogMapping
+    from training.train import TrainResult
 
 app = typer.Typer(
     name="leadscore",
@@ -188,14 +189,40 @@ def train(
         result = run_training(config)
     except ValueError as error:
         _fail(str(error))
+    _print_run(result, model_name, uri)
+
+
+def _print_run(result: TrainResult, model_name: str, uri: str) -> None:
+    from rich.table import Table
+
     metrics = result.metrics
     oracle = metrics.get("oracle_roc_auc")
-    _console().print(
+    title = (
+        f"out-of-time validation: {int(metrics['rows']):,} rows, base rate "
+        f"{metrics['base_rate']:.3f}" + (f", oracle ROC AUC {oracle:.3f}" if oracle else "")
+    )
+    table = Table(title=title)
+    shown = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top10", "recall_top10")
+    for column in ("model", *shown):
+        table.add_column(column)
+    constant = {"log_loss": metrics["log_loss_baseline"], "brier": metrics["brier_baseline"]}
+    rows = {"LightGBM (calibrated)": metrics, **result.baselines}
+    for name, values in rows.items():
+        table.add_row(name, *(f"{values[key]:.4f}" for key in shown))
+    table.add_row(
+        "constant base rate",
+        "0.5",
+        f"{metrics['base_rate']:.4f}",
+        f"{constant['log_loss']:.4f}",
+        f"{constant['brier']:.4f}",
+        "",
+        "1.0",
+        "0.1",
+    )
+    console = _console()
+    console.print(table)
+    console.print(
         f"run {result.run_id} -> {model_name} version {result.version} (store {uri})\n"
-        f"out-of-time validation: ROC AUC {metrics['roc_auc']:.3f}"
-        + (f" (oracle {oracle:.3f})" if oracle is not None else "")
-        + f", PR AUC {metrics['pr_auc']:.3f} (base rate {metrics['base_rate']:.3f}), "
-        f"log loss {metrics['log_loss']:.4f} (constant {metrics['log_loss_baseline']:.4f})\n"
         + ("promoted to champion: " if result.promoted else "stays challenger: ")
         + result.reason
     )

@@ -48,5 +48,7 @@ class TrainConfig:
     seed: int = 42
     lgbm_params: dict[str, Any] = field(default_factory=default_lgbm_params)
     features: FeatureConfig = DEFAULT_FEATURE_CONFIG
+    # Fit the points rule, logistic regression and default LightGBM beside the model.
+    baselines: bool = True
     # How a foreign event log maps onto our tables (None: the data follows our contract).
     mapping: EventLogMapping | None = None

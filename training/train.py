@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
+from features.calibration import apply_calibration
 from features.encode import CategoryLevels, to_model_input
 from features.events import Tables, load_tables, read_table
 from features.schema import (
@@ -25,6 +27,13 @@ from features.schema import (
     feature_groups,
 )
 from training import registry
+from training.compare import (
+    MODEL_NAME,
+    compare_and_report,
+    model_importance,
+    score_baselines,
+    validation_labels,
+)
 from training.config import TrainConfig
 from training.dataset import (
     AS_OF_COLUMN,
@@ -54,6 +63,7 @@ class TrainResult:
     metrics: dict[str, float]
     promoted: bool
     reason: str
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def fit_booster(
@@ -150,12 +160,17 @@ def _log_model(bundle: ScoringBundle, example: pd.DataFrame, features: FeatureCo
 
 
 def _make_spec(
-    config: TrainConfig, levels: dict, probabilities: np.ndarray, metrics: dict
+    config: TrainConfig,
+    levels: dict,
+    probabilities: np.ndarray,
+    metrics: dict,
+    calibration: dict[str, Any],
 ) -> ModelSpec:
     return ModelSpec(
         feature_version=FEATURE_VERSION,
         feature_columns=list(feature_columns(config.features)),
         feature_config=config.features.to_dict(),
+        calibration=calibration,
         categorical_levels=levels,
         score_cutoffs=make_score_cutoffs(probabilities),
         horizon_days=config.horizon_days,
@@ -190,19 +205,70 @@ def train(config: TrainConfig) -> TrainResult:
         mlflow.set_tags({"feature_version": FEATURE_VERSION, "mode": "events"})
         booster = fit_booster(split, levels, config)
         columns = feature_columns(config.features)
-        probabilities = booster.predict(to_model_input(split.valid, columns, levels))
-        metrics = evaluate_scores(split.valid[LABEL_COLUMN].to_numpy(), probabilities)
+        calibration = fit_calibration(booster, split.stop, columns, levels, config.seed)
+        valid_matrix = to_model_input(split.valid, columns, levels)
+        raw = booster.predict(valid_matrix)
+        probabilities = apply_calibration(calibration, raw)
+        labels = validation_labels(split)
+        metrics = evaluate_scores(labels, probabilities)
+        metrics["uncalibrated_log_loss"] = evaluate_scores(labels, raw)["log_loss"]
         metrics["best_iteration"] = float(booster.best_iteration)
         oracle = oracle_auc(split.valid, Path(config.data_dir), config.horizon_days)
         if oracle is not None:
             metrics["oracle_roc_auc"] = oracle
         mlflow.log_metrics({f"valid_{name}": value for name, value in metrics.items()})
-        bundle = ScoringBundle(booster, _make_spec(config, levels, probabilities, metrics))
+        baselines = _compare(config, split, booster, valid_matrix, probabilities, oracle)
+        spec = _make_spec(config, levels, probabilities, metrics, calibration)
+        bundle = ScoringBundle(booster, spec)
         info = _log_model(bundle, split.valid[list(columns)].head(5), config.features)
         version = _register(config, info.model_uri, run.info.run_id)
         promoted, reason = _maybe_promote(config, version, metrics, split.valid)
         mlflow.set_tags({"registered_version": version, "promotion": reason})
-    return TrainResult(run.info.run_id, version, metrics, promoted, reason)
+    return TrainResult(run.info.run_id, version, metrics, promoted, reason, baselines)
+
+
+def fit_calibration(
+    booster: lightgbm.Booster,
+    rows: pd.DataFrame,
+    columns: Sequence[str],
+    levels: dict[str, list[str]],
+    seed: int,
+) -> dict[str, Any]:
+    """Isotonic or Platt (chosen by cross-validated log loss) on rows the trees never saw.
+
+    The early-stopping rows serve: they only chose the number of trees, and they come after
+    the fit rows, as serving comes after training.
+    """
+    from training.calibrate import ProbabilityCalibrator
+
+    raw = booster.predict(to_model_input(rows, columns, levels))
+    calibrator = ProbabilityCalibrator("auto", seed=seed).fit(raw, rows[LABEL_COLUMN].to_numpy())
+    logger.info("calibration: %s", calibrator.method_)
+    return calibrator.to_dict()
+
+
+def _compare(
+    config: TrainConfig,
+    split: TimeSplit,
+    booster: lightgbm.Booster,
+    valid_matrix: np.ndarray,
+    probabilities: np.ndarray,
+    oracle: float | None,
+) -> dict[str, dict[str, float]]:
+    if not config.baselines:
+        return {}
+    columns = feature_columns(config.features)
+    scored = {MODEL_NAME: probabilities}
+    scored |= score_baselines(split, columns, config.features, config.seed)
+    importance = model_importance(booster, valid_matrix, columns, config.seed)
+    notes = {
+        "Validation": f"{len(split.valid):,} rows, {split.valid[AS_OF_COLUMN].nunique()} "
+        f"snapshots from {split.valid[AS_OF_COLUMN].min().date()}"
+    }
+    if oracle is not None:
+        notes["Oracle ROC AUC (true probabilities)"] = f"{oracle:.3f}"
+    metrics = compare_and_report(validation_labels(split), scored, importance, notes)
+    return {name: values for name, values in metrics.items() if name != MODEL_NAME}
 
 
 def _register(config: TrainConfig, model_uri: str, run_id: str) -> str:

@@ -1,0 +1,80 @@
+"""The model beside its baselines on the same validation rows, logged with the run's report."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from features.schema import CATEGORICAL_COLUMNS, LABEL_COLUMN, FeatureConfig
+from training.dataset import TimeSplit
+from training.evaluate import evaluate_scores
+
+if TYPE_CHECKING:
+    import lightgbm
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "LightGBM (calibrated)"
+
+
+def score_baselines(
+    split: TimeSplit, columns: Sequence[str], features: FeatureConfig, seed: int
+) -> dict[str, np.ndarray]:
+    """Validation probabilities of each baseline, all fitted on the model's fit rows."""
+    from training.baselines import fit_default_lightgbm, fit_logistic, fit_points_baseline
+
+    categorical = [c for c in CATEGORICAL_COLUMNS if c in columns]
+    scorers = {
+        "points rule": fit_points_baseline(split.fit, features, seed=seed),
+        "logistic regression": fit_logistic(split.fit, columns, categorical, seed=seed),
+        "LightGBM defaults": fit_default_lightgbm(split.fit, columns, categorical, seed=seed),
+    }
+    return {name: scorer.predict(split.valid) for name, scorer in scorers.items()}
+
+
+def compare_and_report(
+    labels: np.ndarray,
+    scored: Mapping[str, np.ndarray],
+    importance: pd.Series | None,
+    notes: Mapping[str, str],
+) -> dict[str, dict[str, float]]:
+    """Metrics of every scorer; the first is the model. Logs them and the HTML report."""
+    import mlflow
+
+    from training.report import ReportInputs, write_report
+
+    metrics = {name: evaluate_scores(labels, p) for name, p in scored.items()}
+    for name, values in list(metrics.items())[1:]:
+        key = name.replace(" ", "_").replace("(", "").replace(")", "")
+        mlflow.log_metrics({f"baseline_{key}_{metric}": v for metric, v in values.items()})
+    inputs = ReportInputs(
+        model=next(iter(scored)),
+        scored={name: (labels, p) for name, p in scored.items()},
+        importance=importance,
+        notes=notes,
+        title="Lead scoring: the model against baselines (out-of-time validation)",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        report = write_report(Path(tmp), inputs)
+        mlflow.log_artifacts(str(report.parent), "report")
+    return metrics
+
+
+def model_importance(
+    booster: lightgbm.Booster, matrix: np.ndarray, columns: Sequence[str], seed: int
+) -> pd.Series:
+    """Global importance: mean |TreeSHAP contribution| per feature on validation rows."""
+    from training.report import shap_importance
+
+    return shap_importance(booster, matrix, list(columns), seed=seed)
+
+
+def validation_labels(split: TimeSplit) -> np.ndarray:
+    """The 0/1 labels of the validation rows."""
+    return split.valid[LABEL_COLUMN].to_numpy()
