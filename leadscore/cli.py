@@ -203,22 +203,15 @@ def _print_run(result: TrainResult, model_name: str, uri: str) -> None:
     )
     table = Table(title=title)
     shown = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top10", "recall_top10")
-    for column in ("model", *shown):
-        table.add_column(column)
-    constant = {"log_loss": metrics["log_loss_baseline"], "brier": metrics["brier_baseline"]}
-    rows = {"LightGBM (calibrated)": metrics, **result.baselines}
-    for name, values in rows.items():
-        table.add_row(name, *(f"{values[key]:.4f}" for key in shown))
-    table.add_row(
-        "constant base rate",
-        "0.5",
-        f"{metrics['base_rate']:.4f}",
-        f"{constant['log_loss']:.4f}",
-        f"{constant['brier']:.4f}",
-        "",
-        "1.0",
-        "0.1",
-    )
+    headers = ("ROC AUC", "PR AUC", "log loss", "Brier", "ECE", "lift@10%", "recall@10%")
+    table.add_column("model", no_wrap=True)
+    for header in headers:
+        table.add_column(header, justify="right")
+    for name, values in {"LightGBM": metrics, **result.baselines}.items():
+        table.add_row(name, *(f"{values[key]:.3f}" for key in shown))
+    log_loss, brier = metrics["log_loss_baseline"], metrics["brier_baseline"]
+    base = f"{metrics['base_rate']:.3f}"
+    table.add_row("base rate", "0.5", base, f"{log_loss:.3f}", f"{brier:.3f}", "", "1.0", "0.1")
     console = _console()
     console.print(table)
     console.print(

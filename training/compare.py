@@ -32,8 +32,8 @@ def score_baselines(
     categorical = [c for c in CATEGORICAL_COLUMNS if c in columns]
     scorers = {
         "points rule": fit_points_baseline(split.fit, features, seed=seed),
-        "logistic regression": fit_logistic(split.fit, columns, categorical, seed=seed),
-        "LightGBM defaults": fit_default_lightgbm(split.fit, columns, categorical, seed=seed),
+        "logistic": fit_logistic(split.fit, columns, categorical, seed=seed),
+        "LightGBM default": fit_default_lightgbm(split.fit, columns, categorical, seed=seed),
     }
     return {name: scorer.predict(split.valid) for name, scorer in scorers.items()}
 
