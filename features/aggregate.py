@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from features.events import EVENT_TYPE_DTYPE
 from features.keys import lookup_codes
+from features.parallel import PARALLEL_MIN_EVENTS, run_all
 from features.schema import ALL_EVENT_TYPES, ENTITY_KEY, OTHER_EVENT
 
 MICROS_PER_DAY = 86_400 * 1_000_000
@@ -64,7 +66,11 @@ def encode_events(interactions: pd.DataFrame, ids: pd.Index, as_of_us: int) -> E
     if keep.all():
         return EventCodes(rows, types, age, np.arange(keep.size), len(ids))
     positions = np.flatnonzero(keep)
-    return EventCodes(rows[positions], types[positions], age[positions], positions, len(ids))
+    parts = run_all(
+        [partial(np.take, part, positions) for part in (rows, types, age)],
+        parallel=positions.size >= PARALLEL_MIN_EVENTS,
+    )
+    return EventCodes(*parts, positions, len(ids))
 
 
 def window_counts(events: EventCodes, windows_days: Sequence[int]) -> np.ndarray:
@@ -75,7 +81,7 @@ def window_counts(events: EventCodes, windows_days: Sequence[int]) -> np.ndarray
     for position, window in enumerate(windows_days):
         # An event exactly `window` days old is still inside the window.
         inside = events.age <= window * MICROS_PER_DAY
-        flat = np.bincount(cells[inside], minlength=n * N_TYPES)
+        flat = np.bincount(cells if inside.all() else cells[inside], minlength=n * N_TYPES)
         counts[:, position] = flat.reshape(n, N_TYPES)
     return counts
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
 from features.aggregate import (
     MICROS_PER_DAY,
+    DailyRhythm,
     EventCodes,
     daily_rhythm,
     days_from_age,
@@ -18,6 +21,7 @@ from features.aggregate import (
     youngest_age_by_type,
 )
 from features.content import content_columns
+from features.parallel import PARALLEL_MIN_EVENTS, run_all
 from features.schema import (
     ALL_EVENT_TYPES,
     CATEGORICAL_COLUMNS,
@@ -45,9 +49,8 @@ def to_utc_timestamp(as_of: pd.Timestamp | str) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _count_columns(events: EventCodes, config: FeatureConfig) -> Columns:
+def _count_columns(counts: np.ndarray, config: FeatureConfig) -> Columns:
     """Window counts per type, then what is derived from them alone (velocity, intent mix)."""
-    counts = window_counts(events, config.windows_days)
     columns: Columns = {}
     for position, window in enumerate(config.windows_days):
         for code, event_type in enumerate(ALL_EVENT_TYPES):
@@ -69,9 +72,8 @@ def _count_columns(events: EventCodes, config: FeatureConfig) -> Columns:
     return columns
 
 
-def _rhythm_columns(events: EventCodes, counts: Columns, config: FeatureConfig) -> Columns:
+def _rhythm_columns(rhythm: DailyRhythm, counts: Columns, config: FeatureConfig) -> Columns:
     """Active days and bot-likeness: how many events per active day, how bursty, how like-heavy."""
-    rhythm = daily_rhythm(events, config.windows_days)
     long = config.long_days
     total_long = counts[count_column("events", long)]
     columns: Columns = {f"max_events_per_day_{long}d": rhythm.max_per_day}
@@ -102,12 +104,6 @@ def recency_columns(youngest: np.ndarray) -> Columns:
     return columns
 
 
-def _score_columns(events: EventCodes, config: FeatureConfig) -> Columns:
-    """Decayed marketing points (EVENT_POINTS): all events, and high-intent events only."""
-    engagement, high_intent = decayed_points(events, _POINTS, config.half_life_days, _HIGH_INTENT)
-    return {"engagement_score": engagement, "high_intent_score": high_intent}
-
-
 def _profile_columns(followers: pd.DataFrame, as_of_us: int) -> Columns:
     """Profile numbers (NaN if unknown), tenure, the follower/following ratio and categoricals."""
     columns: Columns = {}
@@ -130,6 +126,28 @@ def _profile_columns(followers: pd.DataFrame, as_of_us: int) -> Columns:
         columns["follower_count"], columns["following_count"]
     )
     return columns
+
+
+def _run_kernels(
+    events: EventCodes,
+    interactions: pd.DataFrame,
+    posts: pd.DataFrame | None,
+    as_of_us: int,
+    config: FeatureConfig,
+) -> list:
+    """The independent kernels, on threads for large inputs (each kernel whole: exact sums)."""
+    windows = config.windows_days
+    return run_all(
+        [
+            partial(window_counts, events, windows),
+            partial(youngest_age_by_type, events),
+            partial(daily_rhythm, events, windows),
+            # Decayed marketing points (EVENT_POINTS): all events, and high-intent ones only.
+            partial(decayed_points, events, _POINTS, config.half_life_days, _HIGH_INTENT),
+            partial(content_columns, interactions, events, posts, as_of_us, config),
+        ],
+        parallel=events.rows.size >= PARALLEL_MIN_EVENTS,
+    )
 
 
 def build_follower_features(
@@ -159,10 +177,13 @@ def build_follower_features(
     as_of_us = to_utc_timestamp(as_of).value // 1_000
     ids = pd.Index(followers[ENTITY_KEY].astype("str"), name=ENTITY_KEY)
     events = encode_events(interactions, ids, as_of_us)
-    columns = _count_columns(events, config)
-    columns.update(_rhythm_columns(events, columns, config))
-    columns.update(recency_columns(youngest_age_by_type(events)))
-    columns.update(_score_columns(events, config))
-    columns.update(content_columns(interactions, events, posts, as_of_us, config))
+    counts, youngest, rhythm, scores, content = _run_kernels(
+        events, interactions, posts, as_of_us, config
+    )
+    columns = _count_columns(counts, config)
+    columns.update(_rhythm_columns(rhythm, columns, config))
+    columns.update(recency_columns(youngest))
+    columns.update({"engagement_score": scores[0], "high_intent_score": scores[1]})
+    columns.update(content)
     columns.update(_profile_columns(followers.reset_index(drop=True), as_of_us))
     return pd.DataFrame({name: columns[name] for name in feature_columns(config)}, index=ids)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.dedupe import repeated_rows
 from features.mapping import (
     EventLogMapping,
     derive_followers,
@@ -158,6 +159,24 @@ def _optional_ids(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
+def _event_types(values: pd.Series) -> pd.Categorical:
+    """Types folded to lower case as EVENT_TYPE_DTYPE; unknown types become "other".
+
+    Each distinct spelling is normalised once, not once per event (exports repeat a dozen
+    spellings millions of times).
+    """
+    codes, spellings = pd.factorize(values)
+    names = pd.Index(spellings).astype("str").str.strip().str.lower()
+    known = pd.Index(EVENT_TYPES).get_indexer(names)
+    unknown = known < 0
+    if unknown.any():
+        count = int(np.isin(codes, np.flatnonzero(unknown)).sum())
+        examples = sorted(set(names[unknown]))[:5]
+        logger.info("%d events of unknown type %s counted as other", count, examples)
+    new_codes = np.where(unknown, ALL_EVENT_TYPES.index(OTHER_EVENT), known)
+    return pd.Categorical.from_codes(new_codes[codes], dtype=EVENT_TYPE_DTYPE)
+
+
 def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
     """Return a new, checked interactions frame; unknown event types become "other".
 
@@ -167,21 +186,15 @@ def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
     _require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
     _require_values(interactions, INTERACTIONS_REQUIRED, "interactions")
     events = _add_optional(interactions.reset_index(drop=True), INTERACTIONS_OPTIONAL)
-    event_type = events["event_type"].astype("str").str.strip().str.lower()
-    unknown = ~event_type.isin(EVENT_TYPES)
-    if unknown.any():
-        names = sorted(event_type[unknown].unique())[:5]
-        logger.info("%d events of unknown type %s counted as other", unknown.sum(), names)
-        event_type = event_type.where(~unknown, OTHER_EVENT)
     value = pd.to_numeric(events["value"], errors="coerce").astype("float64")
     events = events.assign(
         follower_id=_ids(events["follower_id"]),
-        event_type=event_type.astype(EVENT_TYPE_DTYPE),
+        event_type=_event_types(events["event_type"]),
         occurred_at=parse_utc(events["occurred_at"], "occurred_at", "interactions"),
         post_id=_optional_ids(events["post_id"]),
         value=value,
     )
-    repeated = events.duplicated(subset=list(DUPLICATE_KEY)).to_numpy()
+    repeated = repeated_rows(events, DUPLICATE_KEY)
     if repeated.any():
         logger.info("%d exact duplicate events dropped", repeated.sum())
         events = events.loc[~repeated].reset_index(drop=True)

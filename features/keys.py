@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.hashindex import HashIndex
+
 # Odd 64-bit constants (golden ratio, xxhash): multiplying by an odd number and xor-shifting
 # are both one-to-one on uint64, and they spread packed ASCII bits over the whole word (pandas'
 # integer hash table is slow on keys that differ only in a few bytes).
@@ -62,12 +64,12 @@ class PackedIds:
         )
 
 
-def _arrow_strings(values: pd.Series | pd.Index) -> pa.LargeStringArray | None:
+def _arrow_chunks(values: pd.Series | pd.Index) -> list[pa.LargeStringArray] | None:
     try:
         strings = pa.array(values.array if isinstance(values, pd.Series) else values.values)
-        if isinstance(strings, pa.ChunkedArray):
-            strings = strings.combine_chunks()
-        return strings.cast(pa.large_string())
+        chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+        # Chunk by chunk: combining them first would copy every id once more.
+        return [chunk.cast(pa.large_string()) for chunk in chunks]
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None  # mixed Python objects: leave them to pandas
 
@@ -102,9 +104,30 @@ def _words(chars: np.ndarray, starts: np.ndarray, length: np.ndarray) -> np.ndar
 
 def pack_ids(values: pd.Series | pd.Index) -> PackedIds | None:
     """Pack text ids; None if one is over 16 bytes or not text (callers then hash the text)."""
-    strings = _arrow_strings(values)
-    if strings is None:
+    chunks = _arrow_chunks(values)
+    if chunks is None:
         return None
+    parts = [_pack_chunk(chunk) for chunk in chunks if len(chunk)]
+    if any(part is None for part in parts):
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        empty = np.empty(0, dtype=np.uint64)
+        return PackedIds(empty, None, empty.astype(np.uint8), empty.astype(bool), False)
+    high = None
+    if any(part.high is not None for part in parts):
+        high = np.concatenate([part.high_words() for part in parts])
+    return PackedIds(
+        np.concatenate([part.low for part in parts]),
+        high,
+        np.concatenate([part.length for part in parts]),
+        np.concatenate([part.missing for part in parts]),
+        has_nul=any(part.has_nul for part in parts),
+    )
+
+
+def _pack_chunk(strings: pa.LargeStringArray) -> PackedIds | None:
     bounds = np.frombuffer(strings.buffers()[1], dtype=np.int64)
     bounds = bounds[strings.offset : strings.offset + len(strings) + 1]
     length = np.diff(bounds)
@@ -126,55 +149,6 @@ def pack_ids(values: pd.Series | pd.Index) -> PackedIds | None:
     else:
         missing = np.zeros(length.size, dtype=bool)
     return PackedIds(low, high, length, missing, has_nul=bool((chars == 0).any()))
-
-
-class HashIndex:
-    """Open addressing (linear probing) over well-mixed uint64 keys, probed a round at a time.
-
-    Each round is a few vectorised passes over the keys still looking, so the table costs
-    about two random reads per key: faster than pandas' hash table for tens of millions.
-    """
-
-    def __init__(self, keys: np.ndarray):
-        self.keys = keys
-        # Four slots per key: short probe runs, and the int32 slots still fit in a few MB.
-        bits = max(1, int(keys.size).bit_length() + 2)
-        self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
-        self.slots = np.full(1 << bits, -1, dtype=np.int32)
-        waiting = np.arange(keys.size, dtype=np.int32)
-        slot = (keys >> self.shift).astype(np.int64)
-        self.unique = True
-        while waiting.size:
-            free = self.slots[slot] < 0
-            self.slots[slot[free]] = waiting[free]
-            placed = np.zeros(waiting.size, dtype=bool)
-            # Several keys may race for one free slot: only the one written there is placed.
-            placed[free] = self.slots[slot[free]] == waiting[free]
-            self.unique &= not (keys[self.slots[slot[~placed]]] == keys[waiting[~placed]]).any()
-            waiting, slot = waiting[~placed], (slot[~placed] + 1) & self.mask
-
-    def get_indexer(self, targets: np.ndarray) -> np.ndarray | None:
-        """Position of each target among the keys, -1 if absent; None if keys repeat."""
-        if not self.unique:
-            return None
-        if not self.keys.size:
-            return np.full(targets.size, -1, dtype=np.int64)
-        # The first round covers every target and needs no bookkeeping of who is still looking.
-        slot = (targets >> self.shift).astype(np.int64)
-        holder = self.slots[slot].astype(np.int64)
-        taken = holder >= 0
-        hit = taken & (self.keys[holder] == targets)
-        found = np.where(hit, holder, -1)
-        looking = np.flatnonzero(taken & ~hit)
-        slot = (slot[looking] + 1) & self.mask
-        while looking.size:
-            holder = self.slots[slot]
-            taken = holder >= 0
-            hit = taken & (self.keys[holder] == targets[looking])
-            found[looking[hit]] = holder[hit]
-            more = taken & ~hit
-            looking, slot = looking[more], (slot[more] + 1) & self.mask
-        return found
 
 
 def lookup_codes(values: pd.Series, vocabulary: pd.Index) -> np.ndarray:

@@ -76,7 +76,7 @@ class Post(BaseModel):
     model_config = _STRICT
 
     post_id: str = Field(min_length=1, max_length=256)
-    published_at: datetime | None = None
+    published_at: datetime = Field(description="When the post went out; only earlier ones count.")
     format: str | None = Field(
         None, max_length=32, description="image, video, carousel, text, link, story or live."
     )

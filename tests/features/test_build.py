@@ -219,3 +219,12 @@ def test_naive_cutoff_is_utc(interactions, followers):
 def test_no_events_at_all(followers, interactions):
     features = build_follower_features(interactions.iloc[0:0], followers, AS_OF)
     assert len(features) == 4 and features["n_events_90d"].sum() == 0
+
+
+def test_threaded_kernels_give_the_same_table(monkeypatch, post_interactions, followers, posts):
+    serial = build_follower_features(post_interactions, followers, AS_OF, posts)
+    # Large inputs run kernels and lookups on threads; force that path on the small fixture.
+    for module in ("features.build", "features.aggregate", "features.hashindex"):
+        monkeypatch.setattr(f"{module}.PARALLEL_MIN_EVENTS", 0)
+    threaded = build_follower_features(post_interactions, followers, AS_OF, posts)
+    pd.testing.assert_frame_equal(threaded, serial)

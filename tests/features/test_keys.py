@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.keys import HashIndex, factorize_ids, lookup_codes
+from features.hashindex import HashIndex
+from features.keys import factorize_ids, lookup_codes
 
 CASES = {
     "short": (["a", None, "bb", "a", "", "é", "zz"], ["bb", "a", "", "é"]),
@@ -58,3 +59,14 @@ def test_hash_index_refuses_repeated_keys():
     keys = np.random.default_rng(1).integers(0, 2**63, 1000).astype(np.uint64)
     assert HashIndex(np.r_[keys, keys[:3]]).get_indexer(keys) is None
     assert HashIndex(keys).get_indexer(keys[::-1]).tolist() == list(range(999, -1, -1))
+
+
+def test_ids_in_several_arrow_chunks():
+    import pyarrow as pa
+
+    chunks = [["a", "bb"], [], ["abcdefghijk", None], ["a"]]
+    values = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.string())))
+    vocabulary = pd.Index(["abcdefghijk", "a", "zz"], dtype="str")
+    assert lookup_codes(values, vocabulary).tolist() == [1, -1, 0, -1, 1]
+    codes, _ = factorize_ids(values, np.arange(len(values)))
+    assert codes[0] == codes[4] and codes[3] == -1 and len(set(codes[:3])) == 3
