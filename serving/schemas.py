@@ -19,7 +19,10 @@ def _feature_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {"follower_id": (FollowerId, ...)}
     for column in groups["count"]:
         fields[column] = (int, Field(0, ge=0, description="Event count; 0 if left out."))
-    for group in ("recency", "rate", "score", "profile"):
+    for column in groups["score"]:
+        # As for a follower with no events: decayed scores start at zero.
+        fields[column] = (float, Field(0.0, description="Decayed score; 0 if left out."))
+    for group in ("recency", "rate", "profile"):
         for column in groups[group]:
             fields[column] = (float | None, Field(None, description="Missing if left out."))
     fields["is_business"] = (bool | None, Field(None, description="Business account?"))
