@@ -221,7 +221,8 @@ def train(config: TrainConfig) -> TrainResult:
         spec = _make_spec(config, levels, probabilities, metrics, calibration)
         bundle = ScoringBundle(booster, spec)
         info = _log_model(bundle, split.valid[list(columns)].head(5), config.features)
-        version = _register(config, info.model_uri, run.info.run_id)
+        tags = version_tags(config, metrics, describe_split(split))
+        version = _register(config, info.model_uri, tags)
         promoted, reason = _maybe_promote(config, version, metrics, split.valid)
         mlflow.set_tags({"registered_version": version, "promotion": reason})
     return TrainResult(run.info.run_id, version, metrics, promoted, reason, baselines)
@@ -271,12 +272,40 @@ def _compare(
     return {name: values for name, values in metrics.items() if name != MODEL_NAME}
 
 
-def _register(config: TrainConfig, model_uri: str, run_id: str) -> str:
+def _register(config: TrainConfig, model_uri: str, tags: dict[str, str]) -> str:
     import mlflow
 
-    version = mlflow.register_model(model_uri, config.model_name).version
+    version = mlflow.register_model(model_uri, config.model_name, tags=tags).version
     registry.set_challenger(config.model_name, version)
     return str(version)
+
+
+def version_tags(
+    config: TrainConfig, metrics: dict[str, float], split: dict[str, str | int]
+) -> dict[str, str]:
+    """What a registered version carries: features, data fingerprint, window and metrics."""
+    shown = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "base_rate", "oracle_roc_auc")
+    return {
+        "feature_version": FEATURE_VERSION,
+        "data_fingerprint": data_fingerprint(Path(config.data_dir)),
+        "training_window": f"{split['fit_from']}..{split['stop_to']}",
+        "validation_window": f"{split['valid_from']}..{split['valid_to']}",
+        **{f"valid_{key}": f"{metrics[key]:.4f}" for key in shown if key in metrics},
+    }
+
+
+def data_fingerprint(data: Path) -> str:
+    """SHA-256 (first 16 hex digits) over the names and bytes of the input files."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = [data] if data.is_file() else sorted(p for p in data.iterdir() if p.is_file())
+    for path in files:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _maybe_promote(

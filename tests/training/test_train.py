@@ -23,6 +23,10 @@ def test_run_is_logged_registered_and_promoted(trained):
     assert run.data.tags["feature_version"] == FEATURE_VERSION
     assert {"valid_roc_auc", "valid_pr_auc", "valid_log_loss"} <= set(run.data.metrics)
     client = MlflowClient()
+    tags = client.get_model_version("lead-scorer", trained.version).tags
+    assert tags["feature_version"] == FEATURE_VERSION and len(tags["data_fingerprint"]) == 16
+    assert float(tags["valid_roc_auc"]) == pytest.approx(trained.metrics["roc_auc"], abs=1e-4)
+    assert tags["training_window"] < tags["validation_window"]
     assert (
         str(client.get_model_version_by_alias("lead-scorer", "champion").version) == trained.version
     )
