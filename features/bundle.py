@@ -56,14 +56,20 @@ class ScoringBundle:
             return DEFAULT_FEATURE_CONFIG
         return FeatureConfig.from_dict(self.spec.feature_config)
 
-    def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        """Exact TreeSHAP contributions (log-odds) per row and feature, bias last."""
-        matrix = to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)
+    def model_input(self, features: pd.DataFrame) -> np.ndarray:
+        """The matrix this model reads, built once per call by `to_model_input`."""
+        return to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP contributions (log-odds) per row of a model input, bias last."""
         return self.booster.predict(matrix, pred_contrib=True)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Probability of converting within the horizon, one per row of `features`."""
-        matrix = to_model_input(features, self.spec.feature_columns, self.spec.categorical_levels)
+        return self.predict_input(self.model_input(features))
+
+    def predict_input(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for a matrix from `model_input`."""
         if len(matrix) == 0:
             return np.empty(0, dtype=np.float64)
         raw = self.booster.predict(matrix)

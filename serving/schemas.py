@@ -29,7 +29,7 @@ def _feature_fields() -> dict[str, Any]:
     for column in groups["categorical"]:
         fields[column] = (
             str | None,
-            Field(None, max_length=100, description="Missing if left out"),
+            Field(None, max_length=100, description="Missing if left out."),
         )
     return fields
 

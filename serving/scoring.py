@@ -31,9 +31,13 @@ def score_features(
     `reasons_up` and `reasons_down` hold up to `reasons` plain-words reasons each: the features
     pushing this follower's score up (or down) most, by their exact TreeSHAP contributions.
     """
-    probability = bundle.predict_proba(features)
+    matrix = bundle.model_input(features)
+    probability = bundle.predict_input(matrix)
     score = score_from_probability(probability, bundle.spec.score_cutoffs)
-    up, down = explain_rows(features, bundle, reasons) if reasons else ([[]] * len(features),) * 2
+    if reasons:
+        up, down = explain_rows(features, matrix, bundle, reasons)
+    else:
+        up = down = [[] for _ in range(len(features))]
     return pd.DataFrame(
         {
             "follower_id": features.index.astype("str"),
@@ -49,13 +53,16 @@ def score_features(
 
 
 def explain_rows(
-    features: pd.DataFrame, bundle: ScoringBundle, top: int
+    features: pd.DataFrame, matrix: np.ndarray, bundle: ScoringBundle, top: int
 ) -> tuple[list[list[str]], list[list[str]]]:
-    """Per row, the phrases of the `top` features raising and lowering the score most."""
+    """Per row, the phrases of the `top` features raising and lowering the score most.
+
+    `matrix` is the model input of `features`; the phrases quote the unencoded values.
+    """
     if len(features) == 0:
         return [], []
     columns = bundle.spec.feature_columns
-    contributions = bundle.contributions(features)[:, : len(columns)]
+    contributions = bundle.contributions(matrix)[:, : len(columns)]
     values = features[columns].to_numpy(dtype=object)
     config = bundle.features_config
     up: list[list[str]] = []

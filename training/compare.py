@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from features.schema import CATEGORICAL_COLUMNS, LABEL_COLUMN, FeatureConfig
+from features.schema import CATEGORICAL_COLUMNS, FeatureConfig
 from training.dataset import TimeSplit
 from training.evaluate import evaluate_scores
 
 if TYPE_CHECKING:
-    import lightgbm
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +64,3 @@ def compare_and_report(
         report = write_report(Path(tmp), inputs)
         mlflow.log_artifacts(str(report.parent), "report")
     return metrics
-
-
-def model_importance(
-    booster: lightgbm.Booster, matrix: np.ndarray, columns: Sequence[str], seed: int
-) -> pd.Series:
-    """Global importance: mean |TreeSHAP contribution| per feature on validation rows."""
-    from training.report import shap_importance
-
-    return shap_importance(booster, matrix, list(columns), seed=seed)
-
-
-def validation_labels(split: TimeSplit) -> np.ndarray:
-    """The 0/1 labels of the validation rows."""
-    return split.valid[LABEL_COLUMN].to_numpy()

@@ -27,13 +27,7 @@ from features.schema import (
     feature_groups,
 )
 from training import registry
-from training.compare import (
-    MODEL_NAME,
-    compare_and_report,
-    model_importance,
-    score_baselines,
-    validation_labels,
-)
+from training.compare import MODEL_NAME, compare_and_report, score_baselines
 from training.config import TrainConfig
 from training.dataset import (
     AS_OF_COLUMN,
@@ -209,7 +203,7 @@ def train(config: TrainConfig) -> TrainResult:
         valid_matrix = to_model_input(split.valid, columns, levels)
         raw = booster.predict(valid_matrix)
         probabilities = apply_calibration(calibration, raw)
-        labels = validation_labels(split)
+        labels = split.valid[LABEL_COLUMN].to_numpy()
         metrics = evaluate_scores(labels, probabilities)
         metrics["uncalibrated_log_loss"] = evaluate_scores(labels, raw)["log_loss"]
         metrics["best_iteration"] = float(booster.best_iteration)
@@ -261,14 +255,17 @@ def _compare(
     columns = feature_columns(config.features)
     scored = {MODEL_NAME: probabilities}
     scored |= score_baselines(split, columns, config.features, config.seed)
-    importance = model_importance(booster, valid_matrix, columns, config.seed)
+    from training.report import shap_importance
+
+    importance = shap_importance(booster, valid_matrix, list(columns), seed=config.seed)
     notes = {
         "Validation": f"{len(split.valid):,} rows, {split.valid[AS_OF_COLUMN].nunique()} "
         f"snapshots from {split.valid[AS_OF_COLUMN].min().date()}"
     }
     if oracle is not None:
         notes["Oracle ROC AUC (true probabilities)"] = f"{oracle:.3f}"
-    metrics = compare_and_report(validation_labels(split), scored, importance, notes)
+    labels = split.valid[LABEL_COLUMN].to_numpy()
+    metrics = compare_and_report(labels, scored, importance, notes)
     return {name: values for name, values in metrics.items() if name != MODEL_NAME}
 
 
