@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,11 +12,6 @@ import pandas as pd
 from features.schema import CATEGORICAL_COLUMNS, FeatureConfig
 from training.dataset import TimeSplit
 from training.evaluate import evaluate_scores
-
-if TYPE_CHECKING:
-    pass
-
-logger = logging.getLogger(__name__)
 
 MODEL_NAME = "LightGBM (calibrated)"
 
