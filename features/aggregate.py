@@ -78,11 +78,18 @@ def window_counts(events: EventCodes, windows_days: Sequence[int]) -> np.ndarray
     n = events.n_followers
     cells = events.rows * N_TYPES + events.types
     counts = np.empty((n, len(windows_days), N_TYPES), dtype=np.int32)
-    for position, window in enumerate(windows_days):
-        # An event exactly `window` days old is still inside the window.
-        inside = events.age <= window * MICROS_PER_DAY
-        flat = np.bincount(cells if inside.all() else cells[inside], minlength=n * N_TYPES)
-        counts[:, position] = flat.reshape(n, N_TYPES)
+    running = np.zeros(n * N_TYPES, dtype=np.int64)
+    younger = 0  # microseconds: the previous (shorter) window's edge
+    # Windows nest, so each event is counted once, in the ring between the window that first
+    # holds it and the next shorter one, and counts add up outward: about a third less work
+    # than counting every window from scratch.
+    for window in sorted(set(windows_days)):
+        edge = window * MICROS_PER_DAY  # an event exactly `window` days old is still inside
+        ring = (events.age <= edge) & (events.age > younger)
+        running += np.bincount(cells if ring.all() else cells[ring], minlength=n * N_TYPES)
+        for position in np.flatnonzero(np.asarray(windows_days) == window):
+            counts[:, position] = running.reshape(n, N_TYPES)
+        younger = edge
     return counts
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.hashindex import HashIndex
+from features.radix import RadixIndex
 
 # Odd 64-bit constants (golden ratio, xxhash): multiplying by an odd number and xor-shifting
 # are both one-to-one on uint64, and they spread packed ASCII bits over the whole word (pandas'
@@ -156,6 +157,11 @@ def lookup_codes(values: pd.Series, vocabulary: pd.Index) -> np.ndarray:
     packed, table = pack_ids(values), pack_ids(vocabulary)
     if packed is not None and table is not None and not table.missing.any():
         exact = packed.short and table.short
+        radix = RadixIndex.build(np.ascontiguousarray(table.low)) if exact else None
+        if radix is not None:
+            codes = radix.get_indexer(np.ascontiguousarray(packed.low))
+            codes[packed.missing] = -1
+            return codes
         codes = HashIndex(table.keys(exact)).get_indexer(packed.keys(exact))
         if codes is not None:
             codes[packed.missing] = -1

@@ -70,3 +70,40 @@ def test_ids_in_several_arrow_chunks():
     assert lookup_codes(values, vocabulary).tolist() == [1, -1, 0, -1, 1]
     codes, _ = factorize_ids(values, np.arange(len(values)))
     assert codes[0] == codes[4] and codes[3] == -1 and len(set(codes[:3])) == 3
+
+
+def _words(ids: list[str]) -> np.ndarray:
+    from features.keys import pack_ids
+
+    return pack_ids(pd.Index(ids, dtype="str")).low
+
+
+@pytest.mark.parametrize(
+    "make_id",
+    [lambda i: f"f{i:07d}", lambda i: str(9_000 + i), lambda i: f"{i:x}"],
+    ids=["prefix and digits", "numbers of varying length", "hex"],
+)
+def test_radix_index_matches_pandas(make_id):
+    from features.radix import RadixIndex
+
+    rng = np.random.default_rng(3)
+    vocabulary = pd.Index([make_id(i) for i in rng.permutation(3000)], dtype="str")
+    # Known ids, ids off by one lane value, and ids of other shapes.
+    values = [*vocabulary[::7], make_id(3001), make_id(999_999), "f", "", "zzzzzzzz", "10000"]
+    index = RadixIndex.build(_words(list(vocabulary)))
+    assert index is not None
+    expected = vocabulary.get_indexer(pd.Index(values, dtype="str"))
+    assert index.get_indexer(_words(values)).tolist() == expected.tolist()
+
+
+def test_radix_index_refuses_repeats_and_scattered_ids():
+    from features.radix import RadixIndex
+
+    assert RadixIndex.build(_words(["a1", "a2", "a1"])) is None
+    rng = np.random.default_rng(4)
+    scattered = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 8)) for _ in range(2000)]
+    # Too many slots per id: lookups fall back to the hash index and stay exact.
+    assert RadixIndex.build(_words(scattered)) is None
+    values = pd.Series([*scattered[::3], "nope"], dtype="str")
+    expected = pd.Index(scattered, dtype="str").get_indexer(values)
+    assert lookup_codes(values, pd.Index(scattered, dtype="str")).tolist() == expected.tolist()
