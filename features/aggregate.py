@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,19 @@ class EventCodes:
     rows: np.ndarray  # int64 position of the follower in the output
     types: np.ndarray  # int8 code in ALL_EVENT_TYPES
     age: np.ndarray  # int64 microseconds before as_of, always > 0
-    positions: np.ndarray  # int64 row of the event in the input frame
+    cells: np.ndarray  # int64 rows * N_TYPES + types: one bin per follower and type
+    # Which rows of the input frame these events are: a boolean mask or int64 positions.
+    source: np.ndarray
     n_followers: int
+
+    @cached_property
+    def positions(self) -> np.ndarray:
+        """int64 row of each event in the input frame (found only when a kernel needs it)."""
+        return np.flatnonzero(self.source) if self.source.dtype == bool else self.source
 
     def take(self, keep: np.ndarray) -> EventCodes:
         """The events selected by a boolean mask or positions."""
-        parts = (self.rows, self.types, self.age, self.positions)
+        parts = (self.rows, self.types, self.age, self.cells, self.positions)
         return EventCodes(*(part[keep] for part in parts), self.n_followers)
 
     def within(self, days: int) -> EventCodes:
@@ -64,19 +71,28 @@ def encode_events(interactions: pd.DataFrame, ids: pd.Index, as_of_us: int) -> E
     keep = (age > 0) & (rows >= 0)
     types = type_codes(interactions["event_type"])
     if keep.all():
-        return EventCodes(rows, types, age, np.arange(keep.size), len(ids))
-    positions = np.flatnonzero(keep)
-    parts = run_all(
-        [partial(np.take, part, positions) for part in (rows, types, age)],
-        parallel=positions.size >= PARALLEL_MIN_EVENTS,
-    )
-    return EventCodes(*parts, positions, len(ids))
+        source = np.arange(keep.size)
+    else:
+        # Masks, not positions: positions cost a pass and a large array that only the content
+        # kernel needs (EventCodes.positions finds them then).
+        rows, types, age = run_all(
+            # Boolean indexing: several times faster than np.compress here.
+            [partial(_select, part, keep) for part in (rows, types, age)],
+            parallel=rows.size >= PARALLEL_MIN_EVENTS,
+        )
+        source = keep
+    # One bin per (follower, type), shared by the window count and recency kernels.
+    return EventCodes(rows, types, age, rows * N_TYPES + types, source, len(ids))
+
+
+def _select(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    return values[keep]
 
 
 def window_counts(events: EventCodes, windows_days: Sequence[int]) -> np.ndarray:
     """Events per follower, window and type: int32 of shape (followers, windows, types)."""
     n = events.n_followers
-    cells = events.rows * N_TYPES + events.types
+    cells = events.cells
     counts = np.empty((n, len(windows_days), N_TYPES), dtype=np.int32)
     running = np.zeros(n * N_TYPES, dtype=np.int64)
     younger = 0  # microseconds: the previous (shorter) window's edge
@@ -100,7 +116,7 @@ def youngest_age_by_type(events: EventCodes) -> np.ndarray:
     pass serves every recency column (latest of any type is the minimum over the row).
     """
     youngest = np.full(events.n_followers * N_TYPES, NEVER, dtype=np.int64)
-    np.minimum.at(youngest, events.rows * N_TYPES + events.types, events.age)
+    np.minimum.at(youngest, events.cells, events.age)
     return youngest.reshape(events.n_followers, N_TYPES)
 
 
