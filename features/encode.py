@@ -47,10 +47,21 @@ def to_model_input(
     for position, column in enumerate(columns):
         values = features[column]
         if column in levels:
-            codes = pd.Index(levels[column], dtype="str").get_indexer(values.astype("str"))
-            matrix[:, position] = np.where(codes < 0, np.nan, codes)
+            # A dict lookup: building a pandas Index per column and call cost ~0.6 ms, which
+            # dominated scoring one record.
+            codes = {str(level): float(code) for code, level in enumerate(levels[column])}
+            matrix[:, position] = [
+                codes.get(_level_text(value), np.nan) for value in values.to_numpy(dtype=object)
+            ]
         else:
             matrix[:, position] = pd.to_numeric(values, errors="coerce").to_numpy(
                 dtype=np.float64, na_value=np.nan
             )
     return matrix
+
+
+def _level_text(value: object) -> str | None:
+    """A value as the text its level is stored under; None (no level) when missing."""
+    if isinstance(value, str):
+        return value
+    return None if value is None or pd.isna(value) else str(value)

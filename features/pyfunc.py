@@ -11,7 +11,10 @@ from features.bundle import ScoringBundle, load_bundle
 
 
 class LeadScorerModel(mlflow.pyfunc.PythonModel):
-    """Predicts the probability of converting within the horizon from feature records."""
+    """Predicts the probability of converting from feature records (events mode) or table rows.
+
+    A table-mode model reads the table's own columns, id included, prepared as in training.
+    """
 
     def load_context(self, context: Any) -> None:
         self.bundle: ScoringBundle = load_bundle(context.artifacts["bundle"])
@@ -19,5 +22,8 @@ class LeadScorerModel(mlflow.pyfunc.PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        probability = self.bundle.predict_proba(pd.DataFrame(model_input))
+        frame = pd.DataFrame(model_input)
+        if self.bundle.spec.mode == "table":
+            frame = self.bundle.table_features(frame)
+        probability = self.bundle.predict_proba(frame)
         return pd.DataFrame({"probability": probability})

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -15,9 +15,12 @@ from rich.console import Console
 from features.runtime import disable_telemetry
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
     from features.mapping import EventLogMapping
+    from training.table import TableResult
     from training.train import TrainResult
 
 app = typer.Typer(
@@ -69,6 +72,21 @@ TimeUnit = Annotated[
 ]
 ModelName = Annotated[str, typer.Option("--model-name", help="Registered model name.")]
 DEFAULT_MODEL = "lead-scorer"
+TableFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--table",
+        exists=True,
+        dir_okay=False,
+        help="A lead table (.csv or .parquet), one row per lead, instead of --data.",
+    ),
+]
+# Options of the events path (--data) that mean nothing for a lead table, and the reverse.
+EVENTS_ONLY = (
+    "data", "as_of", "horizon", "column_map", "event_map", "conversion_event", "time_unit",
+    "trials", "tune_metric",
+)  # fmt: skip
+TABLE_ONLY = ("target", "id_column", "exclude", "keep")
 
 
 @app.callback()
@@ -167,6 +185,7 @@ def features(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: DataDir = Path("data/audience"),
     model_name: ModelName = DEFAULT_MODEL,
     horizon: Annotated[int, typer.Option(min=1, help="Label horizon in days.")] = 28,
@@ -175,15 +194,52 @@ def train(
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
+    trials: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Optuna trials over the LightGBM settings, judged on the validation period "
+            "(0: the fixed settings).",
+        ),
+    ] = 0,
+    tune_metric: Annotated[
+        Literal["log_loss", "pr_auc"],
+        typer.Option("--tune-metric", help="Validation metric the trials optimise."),
+    ] = "log_loss",
+    table: TableFile = None,
+    target: Annotated[
+        str | None, typer.Option(help="--table: the 0/1 target column (e.g. Converted).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="--table: the lead id column (unique per row).")
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option(help="--table: columns to leave out, COL,COL (e.g. post-contact fields)."),
+    ] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(help="--table: columns to keep although the leakage audit flags them."),
+    ] = None,
 ) -> None:
-    """Train on time-ordered snapshots, log to MLflow, register and promote if better."""
+    """Train on time-ordered snapshots (or a lead table with --table), log to MLflow, register
+    and promote if better."""
+    if table is not None or _given(ctx, TABLE_ONLY):
+        _train_table(ctx, table, target, id_column, exclude, keep, model_name, seed)
+        return
     from training.config import TrainConfig
     from training.train import train as run_training
 
     mapping = _mapping(column_map, event_map, conversion_event, time_unit)
     uri = _tracking()
     config = TrainConfig(
-        data_dir=data, model_name=model_name, horizon_days=horizon, seed=seed, mapping=mapping
+        data_dir=data,
+        model_name=model_name,
+        horizon_days=horizon,
+        seed=seed,
+        mapping=mapping,
+        trials=trials,
+        tune_metric=tune_metric,
     )
     try:
         result = run_training(config)
@@ -198,7 +254,7 @@ def _print_run(result: TrainResult, model_name: str, uri: str) -> None:
     metrics = result.metrics
     oracle = metrics.get("oracle_roc_auc")
     title = (
-        f"out-of-time validation: {int(metrics['rows']):,} rows, base rate "
+        f"out-of-time test period: {int(metrics['rows']):,} rows, base rate "
         f"{metrics['base_rate']:.3f}" + (f", oracle ROC AUC {oracle:.3f}" if oracle else "")
     )
     table = Table(title=title)
@@ -214,6 +270,113 @@ def _print_run(result: TrainResult, model_name: str, uri: str) -> None:
     table.add_row("base rate", "0.5", base, f"{log_loss:.3f}", f"{brier:.3f}", "", "1.0", "0.1")
     console = _console()
     console.print(table)
+    valid = result.valid_metrics
+    if valid:
+        console.print(
+            f"validation period (earlier; tuning and score cut-offs): ROC AUC "
+            f"{valid['roc_auc']:.3f}, PR AUC {valid['pr_auc']:.3f}, log loss "
+            f"{valid['log_loss']:.4f} on {int(valid['rows']):,} rows"
+        )
+    tuning = result.tuning
+    if tuning is not None:
+        best = ", ".join(f"{k}={v:.4g}" for k, v in tuning.best_params.items())
+        console.print(
+            f"tuning: {tuning.n_trials} trials ({tuning.n_pruned} pruned), best validation "
+            f"{tuning.metric} {tuning.best_value:.4f} (trial {tuning.best_trial}): {best}"
+        )
+    console.print(
+        f"run {result.run_id} -> {model_name} version {result.version} (store {uri})\n"
+        + ("promoted to champion: " if result.promoted else "stays challenger: ")
+        + result.reason
+    )
+
+
+def _given(ctx: typer.Context, names: Sequence[str]) -> list[str]:
+    """The options among `names` set by the user (not left at their defaults), as flags."""
+    params = {param.name: param for param in ctx.command.params}
+    # By name: typer ships its own copy of click, whose ParameterSource is another enum.
+    sources = {name: getattr(ctx.get_parameter_source(name), "name", None) for name in params}
+    return [
+        params[name].opts[0]
+        for name in names
+        if sources.get(name) in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+    ]
+
+
+def _refuse_events_options(ctx: typer.Context) -> None:
+    given = _given(ctx, EVENTS_ONLY)
+    if given:
+        _fail(f"--data and --table are mutually exclusive: {', '.join(given)} apply to --data")
+
+
+def _columns(text: str | None) -> tuple[str, ...]:
+    return tuple(column.strip() for column in (text or "").split(",") if column.strip())
+
+
+def _train_table(
+    ctx: typer.Context,
+    table: Path | None,
+    target: str | None,
+    id_column: str | None,
+    exclude: str | None,
+    keep: str | None,
+    model_name: str,
+    seed: int,
+) -> None:
+    """`train --table`: a lead table instead of an events folder."""
+    if table is None:
+        _fail(f"{', '.join(_given(ctx, TABLE_ONLY))}: only with --table FILE")
+    _refuse_events_options(ctx)
+    if target is None or id_column is None:
+        _fail("--table needs --target COL (the 0/1 outcome) and --id COL (the lead id)")
+    from training.table import TableConfig, train_table
+
+    uri = _tracking()
+    config = TableConfig(
+        table_path=table,
+        id_column=id_column,
+        target=target,
+        exclude=_columns(exclude),
+        keep=_columns(keep),
+        model_name=model_name,
+        seed=seed,
+    )
+    try:
+        result = train_table(config)
+    except ValueError as error:
+        _fail(str(error))
+    _print_table_run(result, model_name, uri)
+
+
+def _print_table_run(result: TableResult, model_name: str, uri: str) -> None:
+    from rich.table import Table
+
+    console = _console()
+    left_out = Table(title="columns left out of the model")
+    left_out.add_column("column", no_wrap=True)
+    left_out.add_column("why")
+    for column, why in result.excluded:
+        left_out.add_row(column, why)
+    for column, evidence in result.kept:
+        left_out.add_row(f"({column})", f"kept by --keep although the audit flagged it: {evidence}")
+    console.print(left_out)
+    metrics, rows = result.metrics, result.rows
+    table = Table(
+        title=f"held-out test: {rows['test']:,} leads (stratified random split), base rate "
+        f"{metrics['base_rate']:.3f}; trained on {rows['fit']:,}, early stopping and "
+        f"calibration on {rows['valid']:,}"
+    )
+    shown = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top10", "recall_top10")
+    headers = ("ROC AUC", "PR AUC", "log loss", "Brier", "ECE", "lift@10%", "recall@10%")
+    table.add_column("model", no_wrap=True)
+    for header in (*headers, "accuracy"):
+        table.add_column(header, justify="right")
+    for name, values in {"LightGBM (calibrated)": metrics, **result.baselines}.items():
+        table.add_row(name, *(f"{values[key]:.3f}" for key in (*shown, "accuracy")))
+    base = metrics["base_rate"]
+    constant = (f"{metrics['log_loss_baseline']:.3f}", f"{metrics['brier_baseline']:.3f}")
+    table.add_row("base rate", "0.5", f"{base:.3f}", *constant, "", "1.0", "0.1", "")
+    console.print(table)
     console.print(
         f"run {result.run_id} -> {model_name} version {result.version} (store {uri})\n"
         + ("promoted to champion: " if result.promoted else "stays challenger: ")
@@ -223,6 +386,7 @@ def _print_run(result: TrainResult, model_name: str, uri: str) -> None:
 
 @app.command()
 def score(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output .csv or .parquet file.")],
     data: DataDir = Path("data/audience"),
     as_of: Annotated[
@@ -240,9 +404,13 @@ def score(
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
+    table: TableFile = None,
 ) -> None:
-    """Score every follower of a data folder as of a date, with the champion by default."""
-
+    """Score every follower of a data folder as of a date (or every row of a lead table with
+    --table), with the champion by default."""
+    if table is not None:
+        _score_table(ctx, table, out, model, model_name, top, reasons)
+        return
     from features.io import write_table
     from serving.batch import score_data_dir
     from serving.model_store import champion_uri, load_registered
@@ -261,15 +429,44 @@ def score(
     _print_top(scores, top, f"{len(scores):,} followers scored as of {cutoff} -> {out}")
 
 
+def _score_table(
+    ctx: typer.Context,
+    table: Path,
+    out: Path,
+    model: str | None,
+    model_name: str,
+    top: int,
+    reasons: int,
+) -> None:
+    """`score --table`: every row of a lead table, with a table-mode model."""
+    _refuse_events_options(ctx)
+    from features.io import write_table
+    from serving.batch import score_table
+    from serving.model_store import champion_uri, load_registered
+    from serving.scoring import flatten_reasons
+
+    _tracking()
+    try:
+        bundle, version = load_registered(model or champion_uri(model_name))
+        scores = score_table(table, bundle, version, reasons)
+        write_table(flatten_reasons(scores) if out.suffix == ".csv" else scores, out)
+    except ValueError as error:
+        _fail(str(error))
+    _print_top(scores, top, f"{len(scores):,} leads of {table.name} scored -> {out}")
+
+
 def _print_top(scores: pd.DataFrame, top: int, title: str) -> None:
     from rich.table import Table
 
+    key = scores.columns[0]  # follower_id, or a table model's own id column
     table = Table(title=title)
-    for column in ("follower_id", "probability", "score", "tier", "why"):
+    for column in (key, "probability", "score", "tier", "why"):
         table.add_column(column)
-    for row in scores.nlargest(top, "probability").itertuples(index=False):
-        why = "; ".join(row.reasons_up)
-        table.add_row(row.follower_id, f"{row.probability:.3f}", str(row.score), row.tier, why)
+    for _, row in scores.nlargest(top, "probability").iterrows():
+        why = "; ".join(row["reasons_up"])
+        table.add_row(
+            str(row[key]), f"{row['probability']:.3f}", str(row["score"]), row["tier"], why
+        )
     _console().print(table)
 
 

@@ -1,4 +1,4 @@
-"""Batch scoring of a data folder's followers, with the same scoring code as the service."""
+"""Batch scoring of a data folder's followers or a lead table, with the service's scoring code."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from features.bundle import ScoringBundle
 from features.events import load_tables
 from features.labels import select_snapshot_followers
 from features.mapping import EventLogMapping
+from features.tabular import load_table
 from serving.scoring import DEFAULT_REASONS, score_features
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,11 @@ def score_data_dir(
     Without `as_of`, scores are as of the midnight after the newest event; the cutoff used
     is in `scores.attrs["as_of"]`.
     """
+    if bundle.spec.mode != "events":
+        raise ValueError(
+            f"the model's mode is {bundle.spec.mode!r}: it scores a lead table (--table), "
+            "not followers' events"
+        )
     tables = load_tables(data_dir, mapping)
     as_of = to_utc_timestamp(as_of) if as_of is not None else end_of_data(tables.interactions)
     followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
@@ -49,3 +55,17 @@ def end_of_data(interactions: pd.DataFrame) -> pd.Timestamp:
     if interactions.empty:
         raise ValueError("no interactions to score from")
     return interactions["occurred_at"].max().normalize() + pd.Timedelta(days=1)
+
+
+def score_table(
+    path: Path, bundle: ScoringBundle, model_version: str, reasons: int = DEFAULT_REASONS
+) -> pd.DataFrame:
+    """Scores of every row of a lead table (.csv or .parquet) with a table-mode model.
+
+    The first column is the model's id column; the rows keep the table's order. The target
+    column, if present, and any other extra columns are ignored; a missing feature column or a
+    bad value stops with an error naming it.
+    """
+    features = bundle.table_features(load_table(path))
+    logger.info("scoring %d leads of %s", len(features), path)
+    return score_features(features, bundle, model_version, reasons)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from features.events import normalize_profiles, validate_interactions, validate_posts
 from features.schema import ENTITY_KEY
@@ -26,6 +27,14 @@ def records_to_features(records: Sequence) -> pd.DataFrame:
         country=frame["country"].astype("str"),
     )
     return frame.set_index(ENTITY_KEY)
+
+
+def records_to_table(records: Sequence[BaseModel]) -> pd.DataFrame:
+    """Lead records (a table model's pydantic records) as table rows, columns named as in the table.
+
+    Every column is there, left-out fields as missing; the model prepares the rows as in training.
+    """
+    return pd.DataFrame([record.model_dump(by_alias=True) for record in records])
 
 
 def events_to_frame(events: Sequence[Event]) -> pd.DataFrame:

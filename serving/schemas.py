@@ -1,13 +1,19 @@
-"""Request and response models of the HTTP service; field names follow features/schema.py."""
+"""Request and response models of the HTTP service; field names follow features/schema.py.
+
+A table-mode model's /score record is generated from its spec (`table_record_model`): its
+fields are that model's columns.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from features.bundle import ModelSpec
 from features.schema import DEFAULT_FEATURE_CONFIG, feature_groups
+from features.tabular import TabularSpec
 
 FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
 _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
@@ -98,6 +104,52 @@ class Score(BaseModel):
     model_version: str
 
 
+def _bool_as_text(value: Any) -> Any:
+    # A yes/no column read from Parquet is bool; its levels are the words "true" and "false".
+    return str(value) if isinstance(value, bool) else value
+
+
+Category = Annotated[Annotated[str, Field(max_length=1000)] | None, BeforeValidator(_bool_as_text)]
+
+
+def table_record_model(spec: ModelSpec) -> type[BaseModel]:
+    """The /score record of a table-mode model: its id, then one field per model column.
+
+    Fields carry the table's own column names (as aliases, since names like "Lead Origin" are
+    not identifiers). Numbers are `float | None`, categories `str | None` (any text: a level
+    never seen in training is read as missing); a column left out is missing. Other fields,
+    the target among them, are rejected by name.
+    """
+    table = TabularSpec.from_dict(spec.table)
+    id_field = Annotated[str, Field(min_length=1, max_length=256, alias=table.id_column)]
+    fields: dict[str, Any] = {"lead_id": (id_field, Field(description="The lead's id."))}
+    for position, column in enumerate(table.features):
+        if table.kind(column) == "numeric":
+            kind, note = float | None, "Number"
+        else:
+            kind, note = Category, "Text"
+        described = Field(None, alias=column, description=f"{note}; missing if null or left out.")
+        fields[f"column_{position}"] = (kind, described)
+    return create_model(
+        "LeadRecord",
+        __config__=_STRICT,
+        __doc__=f"One lead: {table.id_column!r} and the model's columns, named as in the table.",
+        **fields,
+    )
+
+
+class LeadScore(BaseModel):
+    """The score of one lead (a table-mode model)."""
+
+    id: str = Field(description="The lead's id, from the model's id column.")
+    probability: float = Field(description="Calibrated probability that the lead converts.")
+    score: int = Field(ge=1, le=99, description="1–99: percentile among the held-out test leads.")
+    tier: str = Field(description="A (score 90–99), B (70–89), C (40–69) or D (1–39).")
+    reasons_up: list[str] = Field(description="What raises this score most, in plain words.")
+    reasons_down: list[str] = Field(description="What lowers this score most, in plain words.")
+    model_version: str
+
+
 class ModelInfo(BaseModel):
     """What model answers, and how it did when trained."""
 
@@ -108,3 +160,11 @@ class ModelInfo(BaseModel):
     horizon_days: int
     metrics: dict[str, float]
     features: list[str]
+    mode: str = Field("events", description="events (followers' events) or table (lead rows).")
+    entity_key: str = Field("follower_id", description="The id field of a record.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Each model column's kind: numeric or categorical."
+    )
+    excluded: dict[str, str] = Field(
+        default_factory=dict, description="Table mode: columns left out of the model, and why."
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from features.bundle import ScoringBundle, score_from_probability, tier_from_score
 from features.catalogue import explain
+from features.table_phrases import say_table_value
 
 SCORE_COLUMNS: tuple[str, ...] = (
     "follower_id",
@@ -30,6 +33,8 @@ def score_features(
 
     `reasons_up` and `reasons_down` hold up to `reasons` plain-words reasons each: the features
     pushing this follower's score up (or down) most, by their exact TreeSHAP contributions.
+    A table-mode model's rows are leads: the first column is named like its id column
+    (`spec.entity_key`, e.g. "Prospect ID") instead of follower_id.
     """
     matrix = bundle.model_input(features)
     probability = bundle.predict_input(matrix)
@@ -38,9 +43,10 @@ def score_features(
         up, down = explain_rows(features, matrix, bundle, reasons)
     else:
         up = down = [[] for _ in range(len(features))]
+    key = bundle.spec.entity_key
     return pd.DataFrame(
         {
-            "follower_id": features.index.astype("str"),
+            key: features.index.astype("str"),
             "probability": probability,
             "score": score,
             "tier": tier_from_score(score),
@@ -48,7 +54,7 @@ def score_features(
             "reasons_down": down,
             "model_version": model_version,
         },
-        columns=list(SCORE_COLUMNS),
+        columns=[key, *SCORE_COLUMNS[1:]],
     )
 
 
@@ -64,16 +70,25 @@ def explain_rows(
     columns = bundle.spec.feature_columns
     contributions = bundle.contributions(matrix)[:, : len(columns)]
     values = features[columns].to_numpy(dtype=object)
-    config = bundle.features_config
+    say = phrase_for(bundle)
     up: list[list[str]] = []
     down: list[list[str]] = []
     for row, weights in enumerate(contributions):
         order = np.argsort(weights)
         raising = [i for i in order[::-1][:top] if weights[i] > 0]
         lowering = [i for i in order[:top] if weights[i] < 0]
-        up.append([explain(columns[i], values[row, i], config) for i in raising])
-        down.append([explain(columns[i], values[row, i], config) for i in lowering])
+        up.append([say(columns[i], values[row, i]) for i in raising])
+        down.append([say(columns[i], values[row, i]) for i in lowering])
     return up, down
+
+
+def phrase_for(bundle: ScoringBundle) -> Callable[[str, object], str]:
+    """How this model says one value of a column: the feature catalogue, or the table's words."""
+    if bundle.spec.mode == "table":
+        phrases = bundle.spec.phrases
+        return lambda column, value: say_table_value(column, value, phrases)
+    config = bundle.features_config
+    return lambda column, value: explain(column, value, config)
 
 
 def flatten_reasons(scores: pd.DataFrame, separator: str = "; ") -> pd.DataFrame:

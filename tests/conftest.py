@@ -140,3 +140,82 @@ def trained(audience_dir: Path, tracking_uri: str):
     from training.train import train
 
     return train(TrainConfig(data_dir=audience_dir, num_boost_round=300))
+
+
+CRM_MODEL = "crm-test"
+
+
+def make_crm_table(rows: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """A CRM export like Leads.csv: honest signal, placeholders, casing, missing values, leaks.
+
+    "Status Tag" is filled in by sales after contact (one value is the outcome) and "Deal Score"
+    nearly is the outcome: the leakage audit must flag both. "Newsletter" is constant.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    origins = ["Landing Page", "API", "Lead Add Form", "Import"]
+    origin = rng.choice(origins, rows, p=[0.5, 0.3, 0.1, 0.1])
+    source = rng.choice(["Google", "google", "Direct Traffic", "Olark Chat", None], rows)
+    city = rng.choice(["Mumbai", "Thane", "Select", None], rows)
+    seconds = rng.exponential(500, rows).round()
+    visits = np.where(rng.random(rows) < 0.05, np.nan, rng.poisson(3, rows).astype(float))
+    opt_out = rng.choice(["Yes", "No"], rows, p=[0.1, 0.9])
+    logit = (
+        -1.8 + 0.002 * seconds + 0.15 * np.nan_to_num(visits)
+        + np.select([origin == "Lead Add Form", origin == "API"], [2.5, -0.5], 0.0)
+        - 1.5 * (opt_out == "Yes") + 0.6 * np.isin(source, ["Google", "google"])
+    )  # fmt: skip
+    converted = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    tag = np.where(converted == 1, rng.choice(["Closed Won", "Later"], rows), "Later")
+    tag = np.where(converted == 0, rng.choice(["Ringing", "Later"], rows), tag)
+    return pd.DataFrame(
+        {
+            "Lead ID": [f"L{i:05d}" for i in range(rows)],
+            "Lead Origin": origin,
+            "Lead Source": source,
+            "City": city,
+            "Time on Site": seconds,
+            "Visits": visits,
+            "Opt Out": opt_out,
+            "Status Tag": tag,
+            "Deal Score": converted * 50 + rng.normal(0, 5, rows).round(1),
+            "Newsletter": "No",
+            "Lead Number": np.arange(rows) + 100_000,
+            "Converted": converted,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def crm_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic CRM export as a CSV file."""
+    path = tmp_path_factory.mktemp("crm") / "crm_leads.csv"
+    make_crm_table().to_csv(path, index=False)
+    return path
+
+
+def fast_table_config(table: Path, **changes):
+    """A quick table run: a few hundred trees at most, one thread (the CI box is shared)."""
+    from training.table_data import TableConfig, default_table_params
+
+    params = default_table_params() | {"learning_rate": 0.1, "num_threads": 1}
+    settings = {
+        "table_path": table,
+        "id_column": "Lead ID",
+        "target": "Converted",
+        "exclude": ("Lead Number",),
+        "model_name": CRM_MODEL,
+        "num_boost_round": 300,
+        "early_stopping_rounds": 20,
+        "lgbm_params": params,
+    }
+    return TableConfig(**settings | changes)
+
+
+@pytest.fixture(scope="session")
+def table_trained(crm_table: Path, tracking_uri: str):
+    """One table run on the synthetic CRM export, registered and promoted as `crm-test`."""
+    from training.table import train_table
+
+    return train_table(fast_table_config(crm_table))

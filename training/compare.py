@@ -1,4 +1,4 @@
-"""The model beside its baselines on the same validation rows, logged with the run's report."""
+"""The model beside its baselines on the same test rows, logged with the run's report."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ MODEL_NAME = "LightGBM (calibrated)"
 def score_baselines(
     split: TimeSplit, columns: Sequence[str], features: FeatureConfig, seed: int
 ) -> dict[str, np.ndarray]:
-    """Validation probabilities of each baseline, all fitted on the model's fit rows."""
+    """Test-period probabilities of each baseline, all fitted on the model's fit rows."""
     from training.baselines import fit_default_lightgbm, fit_logistic, fit_points_baseline
 
     categorical = [c for c in CATEGORICAL_COLUMNS if c in columns]
@@ -28,7 +28,7 @@ def score_baselines(
         "logistic": fit_logistic(split.fit, columns, categorical, seed=seed),
         "LightGBM default": fit_default_lightgbm(split.fit, columns, categorical, seed=seed),
     }
-    return {name: scorer.predict(split.valid) for name, scorer in scorers.items()}
+    return {name: scorer.predict(split.test) for name, scorer in scorers.items()}
 
 
 def compare_and_report(
@@ -36,6 +36,7 @@ def compare_and_report(
     scored: Mapping[str, np.ndarray],
     importance: pd.Series | None,
     notes: Mapping[str, str],
+    title: str = "Lead scoring: the model against baselines (test rows)",
 ) -> dict[str, dict[str, float]]:
     """Metrics of every scorer; the first is the model. Logs them and the HTML report."""
     import mlflow
@@ -51,7 +52,7 @@ def compare_and_report(
         scored={name: (labels, p) for name, p in scored.items()},
         importance=importance,
         notes=notes,
-        title="Lead scoring: the model against baselines (out-of-time validation)",
+        title=title,
     )
     with tempfile.TemporaryDirectory() as tmp:
         report = write_report(Path(tmp), inputs)

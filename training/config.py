@@ -11,6 +11,8 @@ from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 
 DEFAULT_MODEL_NAME = "lead-scorer"
 DEFAULT_EXPERIMENT = "leadscore"
+# What tuning can optimise on the validation rows (training.tune): lower log loss, higher PR AUC.
+TUNE_METRICS: dict[str, str] = {"log_loss": "minimize", "pr_auc": "maximize"}
 
 
 def default_lgbm_params() -> dict[str, Any]:
@@ -42,7 +44,9 @@ class TrainConfig:
     # Snapshots start once the longest window is full, so a count means the same at every date
     # (None: the longest feature window).
     min_history_days: int | None = None
+    # Validation (tuning, score cut-offs) and the later test period (headline metrics, promotion).
     n_valid_snapshots: int = 2
+    n_test_snapshots: int = 2
     num_boost_round: int = 500
     early_stopping_rounds: int = 50
     seed: int = 42
@@ -52,3 +56,15 @@ class TrainConfig:
     baselines: bool = True
     # How a foreign event log maps onto our tables (None: the data follows our contract).
     mapping: EventLogMapping | None = None
+    # Optuna trials over the LightGBM settings (0: train once with `lgbm_params` as they are).
+    trials: int = 0
+    # Validation metric the trials optimise (a key of TUNE_METRICS).
+    tune_metric: str = "log_loss"
+
+    def __post_init__(self) -> None:
+        if self.trials < 0:
+            raise ValueError(f"trials must be 0 or more, got {self.trials}")
+        if self.tune_metric not in TUNE_METRICS:
+            raise ValueError(
+                f"tune_metric must be one of {sorted(TUNE_METRICS)}: {self.tune_metric!r}"
+            )

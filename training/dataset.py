@@ -1,4 +1,4 @@
-"""Snapshots to a training frame, and the time-ordered split into fit, stop and validation."""
+"""Snapshots to a training frame, and the time-ordered split into fit, stop, validation and test."""
 
 from __future__ import annotations
 
@@ -75,39 +75,72 @@ def build_training_frame(
 
 @dataclass(frozen=True)
 class TimeSplit:
-    """Fit rows, early-stopping rows and validation rows, in that time order."""
+    """Fit, early-stopping, validation and test rows, in that time order.
+
+    fit and stop train the model (stop chooses the number of trees and fits the calibration);
+    valid chooses between settings (tuning) and sets the score cut-offs; test only judges.
+    """
 
     fit: pd.DataFrame
     stop: pd.DataFrame
     valid: pd.DataFrame
+    test: pd.DataFrame
 
 
-def split_by_time(frame: pd.DataFrame, n_valid: int, horizon_days: int) -> TimeSplit:
-    """Validation is the newest `n_valid` snapshots; training labels end before it starts.
+def split_by_time(
+    frame: pd.DataFrame, n_valid: int, horizon_days: int, n_test: int = 2
+) -> TimeSplit:
+    """Test is the newest `n_test` snapshots, validation and training come before it.
 
-    A training snapshot's label window must close by the first validation date, or the model
-    would learn from outcomes inside the validation period.
+    Validation is the newest `n_valid` snapshots whose label windows (as_of + horizon) close by
+    the first test date; fit and stop are the snapshots whose label windows close by the first
+    validation date (the newest of them is stop). Without these gaps a choice made on one period
+    would have seen outcomes of the next: the model outcomes inside validation, tuning outcomes
+    inside test.
     """
+    if n_valid < 1 or n_test < 1:
+        raise ValueError(
+            f"need at least one validation and one test snapshot, got {n_valid}, {n_test}"
+        )
     dates = sorted(frame[AS_OF_COLUMN].unique())
-    if len(dates) < n_valid + 2:
-        raise ValueError(f"{len(dates)} snapshots: need at least {n_valid + 2} for this split")
-    valid_dates = dates[-n_valid:]
     horizon = pd.Timedelta(days=horizon_days)
+    span = f"{len(dates)} snapshots" + (
+        f" ({dates[0].date()}..{dates[-1].date()})" if dates else ""
+    )
+    advice = "use more data, a shorter horizon or fewer validation and test snapshots"
+    if len(dates) < n_test + n_valid + 2:
+        raise ValueError(
+            f"{span}: need at least {n_test + n_valid + 2} for {n_test} test, {n_valid} "
+            f"validation and 2 training snapshots; {advice}"
+        )
+    test_dates = dates[-n_test:]
+    before_test = [d for d in dates if d + horizon <= test_dates[0]]
+    if len(before_test) < n_valid + 2:
+        raise ValueError(
+            f"{span}: only {len(before_test)} have their {horizon_days}-day labels closed by the "
+            f"test period ({test_dates[0].date()}), need {n_valid} for validation and 2 for "
+            f"training; {advice}"
+        )
+    valid_dates = before_test[-n_valid:]
     train_dates = [d for d in dates if d + horizon <= valid_dates[0]]
     if len(train_dates) < 2:
-        raise ValueError("too few snapshots before validation: use more data or a shorter horizon")
+        raise ValueError(
+            f"{span}: only {len(train_dates)} have their {horizon_days}-day labels closed by the "
+            f"validation period ({valid_dates[0].date()}), need 2 for training; {advice}"
+        )
     as_of = frame[AS_OF_COLUMN]
     return TimeSplit(
         fit=frame[as_of.isin(train_dates[:-1])],
         stop=frame[as_of == train_dates[-1]],
         valid=frame[as_of.isin(valid_dates)],
+        test=frame[as_of.isin(test_dates)],
     )
 
 
 def describe_split(split: TimeSplit) -> dict[str, str | int]:
     """Row counts and date ranges of a split, for the run's parameters."""
     described: dict[str, str | int] = {}
-    for part in ("fit", "stop", "valid"):
+    for part in ("fit", "stop", "valid", "test"):
         rows = getattr(split, part)
         described[f"{part}_rows"] = len(rows)
         described[f"{part}_from"] = str(rows[AS_OF_COLUMN].min().date())

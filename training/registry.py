@@ -11,6 +11,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 # Registered-model tag listing past champions, oldest first, so rollback knows where to go.
 HISTORY_TAG = "champion_history"
+# Readiness floor: below this test ROC AUC a model ranks too close to chance to serve.
+MIN_ROC_AUC = 0.6
 
 
 def _client() -> Any:
@@ -64,12 +66,45 @@ def rollback(model_name: str) -> str:
     return previous
 
 
+def readiness_floor(metrics: dict[str, float], min_roc_auc: float = MIN_ROC_AUC) -> str | None:
+    """Why test metrics are not good enough to serve at all, or None when they are.
+
+    The floor is absolute, so a first model (no champion to beat) is judged too: it must rank
+    clearly better than chance and its probabilities must beat predicting the base rate for
+    everyone, or scores would mislead more than they help.
+    """
+    if metrics["roc_auc"] < min_roc_auc:
+        return f"readiness floor: test roc_auc {metrics['roc_auc']:.4f} < {min_roc_auc:.2f}"
+    if metrics["log_loss"] >= metrics["log_loss_baseline"]:
+        return (
+            f"readiness floor: test log_loss {metrics['log_loss']:.4f} >= the constant "
+            f"prediction's {metrics['log_loss_baseline']:.4f}"
+        )
+    return None
+
+
 def decide_promotion(
-    challenger: dict[str, float], champion: dict[str, float] | None, metric: str = "roc_auc"
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    metric: str = "roc_auc",
+    min_roc_auc: float = MIN_ROC_AUC,
 ) -> tuple[bool, str]:
-    """Promote when there is no champion or the challenger is at least as good on `metric`."""
+    """Promote when the challenger passes the readiness floor and ties or beats the champion.
+
+    Both metric dicts are test-period metrics (`training.evaluate.evaluate_scores`) on the same
+    rows. The reason names the rule that decided.
+    """
+    failed = readiness_floor(challenger, min_roc_auc)
+    if failed is not None:
+        return False, f"not promoted: {failed}"
     if champion is None:
-        return True, "no champion yet"
+        return True, "passes the readiness floor; no champion yet"
     if challenger[metric] >= champion[metric]:
-        return True, f"{metric} {challenger[metric]:.4f} >= champion's {champion[metric]:.4f}"
-    return False, f"{metric} {challenger[metric]:.4f} < champion's {champion[metric]:.4f}"
+        return True, (
+            f"test {metric} {challenger[metric]:.4f} >= champion's {champion[metric]:.4f} "
+            "on the same test rows"
+        )
+    return False, (
+        f"test {metric} {challenger[metric]:.4f} < champion's {champion[metric]:.4f} "
+        "on the same test rows"
+    )

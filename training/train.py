@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,14 +43,23 @@ from training.tracking import ensure_experiment
 if TYPE_CHECKING:
     import lightgbm
 
+    from training.tune import TuneResult
+
 logger = logging.getLogger(__name__)
 
 PIP_REQUIREMENTS = ["lightgbm>=4.7", "pandas>=3.1", "numpy>=2.4", "mlflow>=3.17"]
+# Names of the early-stopping rows and of the validation rows in LightGBM's evaluation results.
+STOP_SET = "stop"
+VALID_SET = "valid"
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What a training run produced and decided."""
+    """What a training run produced and decided.
+
+    metrics are on the test period (the headline), valid_metrics on the validation period;
+    tuning is None when the run used fixed parameters.
+    """
 
     run_id: str
     version: str
@@ -58,12 +67,32 @@ class TrainResult:
     promoted: bool
     reason: str
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    valid_metrics: dict[str, float] = field(default_factory=dict)
+    tuning: TuneResult | None = None
+
+
+@dataclass(frozen=True)
+class ScoredRows:
+    """One period scored by a fitted model: its model input, calibrated probabilities, metrics."""
+
+    matrix: np.ndarray
+    probabilities: np.ndarray
+    metrics: dict[str, float]
 
 
 def fit_booster(
-    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
+    split: TimeSplit,
+    levels: dict[str, list[str]],
+    config: TrainConfig,
+    callbacks: Sequence[Callable[..., None]] = (),
+    watch_valid: bool = False,
 ) -> lightgbm.Booster:
-    """LightGBM on the fit rows, stopped early on the later stop rows."""
+    """LightGBM on the fit rows, stopped early on the later stop rows.
+
+    `callbacks` run after every iteration, besides early stopping. With `watch_valid`, LightGBM
+    also evaluates the validation rows every iteration (as VALID_SET) for those callbacks
+    (tuning prunes on them); early stopping never looks at them, so the trees are the same.
+    """
     import lightgbm as lgb
 
     columns = feature_columns(config.features)
@@ -78,18 +107,66 @@ def fit_booster(
         )
 
     fit = dataset(split.fit)
+    watched = {STOP_SET: split.stop} | ({VALID_SET: split.valid} if watch_valid else {})
     params = {**config.lgbm_params, "seed": config.seed, "deterministic": True}
+    stopping = lgb.early_stopping(config.early_stopping_rounds, verbose=False)
     return lgb.train(
         params,
         fit,
         num_boost_round=config.num_boost_round,
-        valid_sets=[dataset(split.stop, reference=fit)],
-        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+        valid_sets=[dataset(rows, reference=fit) for rows in watched.values()],
+        valid_names=list(watched),
+        callbacks=[_only(STOP_SET, stopping), *callbacks],
     )
 
 
-def oracle_auc(valid: pd.DataFrame, data_dir: Path, horizon_days: int) -> float | None:
-    """ROC AUC of the simulator's true probabilities on the validation rows, if it has them."""
+def _only(name: str, callback: Any) -> Callable[..., None]:
+    """A LightGBM callback that sees only the evaluation results of the set `name`."""
+
+    def call(env: Any) -> None:
+        results = [r for r in env.evaluation_result_list or [] if r[0] == name]
+        callback(replace(env, evaluation_result_list=results))
+
+    call.order = callback.order  # LightGBM runs callbacks sorted by `order`
+    return call
+
+
+def fit_model(
+    split: TimeSplit,
+    levels: dict[str, list[str]],
+    config: TrainConfig,
+    callbacks: Sequence[Callable[..., None]] = (),
+    watch_valid: bool = False,
+) -> tuple[lightgbm.Booster, dict[str, Any]]:
+    """The booster (fit rows, stopped on stop rows) and its calibration (stop rows).
+
+    Every model of a run is made this way: an untuned run's, each tuning trial's and the refit
+    with the best trial's settings. `callbacks` and `watch_valid` as in `fit_booster`.
+    """
+    booster = fit_booster(split, levels, config, callbacks, watch_valid)
+    columns = feature_columns(config.features)
+    return booster, fit_calibration(booster, split.stop, columns, levels, config.seed)
+
+
+def score_rows(
+    booster: lightgbm.Booster,
+    calibration: dict[str, Any],
+    rows: pd.DataFrame,
+    columns: Sequence[str],
+    levels: dict[str, list[str]],
+) -> ScoredRows:
+    """Calibrated probabilities and metrics of `rows` (plus the raw booster's log loss)."""
+    matrix = to_model_input(rows, columns, levels)
+    raw = booster.predict(matrix)
+    probabilities = apply_calibration(calibration, raw)
+    labels = rows[LABEL_COLUMN].to_numpy()
+    metrics = evaluate_scores(labels, probabilities)
+    metrics["uncalibrated_log_loss"] = evaluate_scores(labels, raw)["log_loss"]
+    return ScoredRows(matrix, probabilities, metrics)
+
+
+def oracle_auc(rows: pd.DataFrame, data_dir: Path, horizon_days: int) -> float | None:
+    """ROC AUC of the simulator's true probabilities on `rows`, if the data folder has them."""
     from sklearn.metrics import roc_auc_score
 
     path = data_dir / "oracle.parquet"
@@ -99,7 +176,7 @@ def oracle_auc(valid: pd.DataFrame, data_dir: Path, horizon_days: int) -> float 
     oracle = oracle.loc[
         oracle["horizon_days"] == horizon_days, [ENTITY_KEY, AS_OF_COLUMN, "p_convert"]
     ]
-    joined = valid[[ENTITY_KEY, AS_OF_COLUMN, LABEL_COLUMN]].merge(
+    joined = rows[[ENTITY_KEY, AS_OF_COLUMN, LABEL_COLUMN]].merge(
         oracle, on=[ENTITY_KEY, AS_OF_COLUMN], how="left"
     )
     # The oracle leaves out followers who churned: their true probability is zero. A missing
@@ -112,8 +189,8 @@ def oracle_auc(valid: pd.DataFrame, data_dir: Path, horizon_days: int) -> float 
     return float(roc_auc_score(joined[LABEL_COLUMN], joined["p_convert"]))
 
 
-def _champion_metrics(config: TrainConfig, valid: pd.DataFrame) -> dict[str, float] | None:
-    """The current champion's metrics on this run's validation rows (None if no champion)."""
+def _champion_metrics(config: TrainConfig, test: pd.DataFrame) -> dict[str, float] | None:
+    """The current champion's metrics on this run's test rows (None if no champion)."""
     from features.bundle import download_bundle
 
     version = registry.champion_version(config.model_name)
@@ -127,7 +204,7 @@ def _champion_metrics(config: TrainConfig, valid: pd.DataFrame) -> dict[str, flo
             f"({champion.spec.feature_version}, {len(champion.spec.feature_columns)} columns): "
             "promote by hand with `leadscore promote` if intended"
         )
-    return evaluate_scores(valid[LABEL_COLUMN].to_numpy(), champion.predict_proba(valid))
+    return evaluate_scores(test[LABEL_COLUMN].to_numpy(), champion.predict_proba(test))
 
 
 def _log_model(bundle: ScoringBundle, example: pd.DataFrame, features: FeatureConfig) -> Any:
@@ -156,7 +233,7 @@ def _log_model(bundle: ScoringBundle, example: pd.DataFrame, features: FeatureCo
 def _make_spec(
     config: TrainConfig,
     levels: dict,
-    probabilities: np.ndarray,
+    held_out: np.ndarray,
     metrics: dict,
     calibration: dict[str, Any],
 ) -> ModelSpec:
@@ -166,7 +243,7 @@ def _make_spec(
         feature_config=config.features.to_dict(),
         calibration=calibration,
         categorical_levels=levels,
-        score_cutoffs=make_score_cutoffs(probabilities),
+        score_cutoffs=make_score_cutoffs(held_out),
         horizon_days=config.horizon_days,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         metrics=metrics,
@@ -182,11 +259,18 @@ def prepare_split(config: TrainConfig, tables: Tables) -> TimeSplit:
         config.min_history_days or config.features.long_days,
     )
     frame = build_training_frame(tables, dates, config.horizon_days, config.features)
-    return split_by_time(frame, config.n_valid_snapshots, config.horizon_days)
+    return split_by_time(
+        frame, config.n_valid_snapshots, config.horizon_days, config.n_test_snapshots
+    )
 
 
 def train(config: TrainConfig) -> TrainResult:
-    """One full training run: data, model, MLflow run, registry version and promotion."""
+    """One full training run: data, (tuning,) model, MLflow run, registry version, promotion.
+
+    With `config.trials` > 0, an Optuna study (training.tune) chooses the LightGBM settings on
+    the validation rows, and the model is refit with the best ones exactly like an untuned run.
+    The test rows are only scored, after every choice is made.
+    """
     import mlflow
 
     tables = load_tables(config.data_dir, config.mapping)
@@ -197,29 +281,43 @@ def train(config: TrainConfig) -> TrainResult:
     with mlflow.start_run(run_name=f"{config.model_name}-events") as run:
         mlflow.log_params(_flat_params(config) | describe_split(split))
         mlflow.set_tags({"feature_version": FEATURE_VERSION, "mode": "events"})
-        booster = fit_booster(split, levels, config)
+        tuning = None
+        if config.trials:
+            from training.tune import log_tuning, tune
+
+            tuning = tune(split, levels, config, run.info.run_id)
+            log_tuning(tuning)
+            config = replace(config, lgbm_params=tuning.lgbm_params)
+        # The settings the final model is trained with (after tuning: the best trial's).
+        mlflow.log_params(_flat_lgbm(config))
+        booster, calibration = fit_model(split, levels, config)
+        logger.info("%d trees, calibration: %s", booster.best_iteration, calibration["method"])
         columns = feature_columns(config.features)
-        calibration = fit_calibration(booster, split.stop, columns, levels, config.seed)
-        valid_matrix = to_model_input(split.valid, columns, levels)
-        raw = booster.predict(valid_matrix)
-        probabilities = apply_calibration(calibration, raw)
-        labels = split.valid[LABEL_COLUMN].to_numpy()
-        metrics = evaluate_scores(labels, probabilities)
-        metrics["uncalibrated_log_loss"] = evaluate_scores(labels, raw)["log_loss"]
-        metrics["best_iteration"] = float(booster.best_iteration)
-        oracle = oracle_auc(split.valid, Path(config.data_dir), config.horizon_days)
+        valid = score_rows(booster, calibration, split.valid, columns, levels)
+        test = score_rows(booster, calibration, split.test, columns, levels)
+        metrics = dict(test.metrics)
+        oracle = oracle_auc(split.test, Path(config.data_dir), config.horizon_days)
         if oracle is not None:
             metrics["oracle_roc_auc"] = oracle
-        mlflow.log_metrics({f"valid_{name}": value for name, value in metrics.items()})
-        baselines = _compare(config, split, booster, valid_matrix, probabilities, oracle)
-        spec = _make_spec(config, levels, probabilities, metrics, calibration)
+        mlflow.log_metrics(
+            {f"valid_{name}": value for name, value in valid.metrics.items()}
+            | {f"test_{name}": value for name, value in metrics.items()}
+            | {"best_iteration": float(booster.best_iteration)}
+        )
+        metrics["best_iteration"] = float(booster.best_iteration)
+        baselines = _compare(config, split, booster, test, oracle)
+        # Score cut-offs come from the validation scores: held out from training like the test
+        # rows, but the test rows stay untouched by every choice, so their metrics stay honest.
+        spec = _make_spec(config, levels, valid.probabilities, metrics, calibration)
         bundle = ScoringBundle(booster, spec)
         info = _log_model(bundle, split.valid[list(columns)].head(5), config.features)
         tags = version_tags(config, metrics, describe_split(split))
         version = _register(config, info.model_uri, tags)
-        promoted, reason = _maybe_promote(config, version, metrics, split.valid)
+        promoted, reason = _maybe_promote(config, version, metrics, split.test)
         mlflow.set_tags({"registered_version": version, "promotion": reason})
-    return TrainResult(run.info.run_id, version, metrics, promoted, reason, baselines)
+    return TrainResult(
+        run.info.run_id, version, metrics, promoted, reason, baselines, valid.metrics, tuning
+    )
 
 
 def fit_calibration(
@@ -238,7 +336,8 @@ def fit_calibration(
 
     raw = booster.predict(to_model_input(rows, columns, levels))
     calibrator = ProbabilityCalibrator("auto", seed=seed).fit(raw, rows[LABEL_COLUMN].to_numpy())
-    logger.info("calibration: %s", calibrator.method_)
+    # Debug: every tuning trial calibrates too; the run logs the final model's method.
+    logger.debug("calibration: %s", calibrator.method_)
     return calibrator.to_dict()
 
 
@@ -246,27 +345,35 @@ def _compare(
     config: TrainConfig,
     split: TimeSplit,
     booster: lightgbm.Booster,
-    valid_matrix: np.ndarray,
-    probabilities: np.ndarray,
+    test: ScoredRows,
     oracle: float | None,
 ) -> dict[str, dict[str, float]]:
     if not config.baselines:
         return {}
     columns = feature_columns(config.features)
-    scored = {MODEL_NAME: probabilities}
+    scored = {MODEL_NAME: test.probabilities}
     scored |= score_baselines(split, columns, config.features, config.seed)
     from training.report import shap_importance
 
-    importance = shap_importance(booster, valid_matrix, list(columns), seed=config.seed)
+    importance = shap_importance(booster, test.matrix, list(columns), seed=config.seed)
     notes = {
-        "Validation": f"{len(split.valid):,} rows, {split.valid[AS_OF_COLUMN].nunique()} "
-        f"snapshots from {split.valid[AS_OF_COLUMN].min().date()}"
+        "Test period": _period(split.test),
+        "Validation period (tuning, score cut-offs)": _period(split.valid),
+        "Training": f"{len(split.fit) + len(split.stop):,} rows up to "
+        f"{split.stop[AS_OF_COLUMN].max().date()}",
     }
     if oracle is not None:
         notes["Oracle ROC AUC (true probabilities)"] = f"{oracle:.3f}"
-    labels = split.valid[LABEL_COLUMN].to_numpy()
-    metrics = compare_and_report(labels, scored, importance, notes)
+    labels = split.test[LABEL_COLUMN].to_numpy()
+    title = "Lead scoring: the model against baselines (out-of-time test period)"
+    metrics = compare_and_report(labels, scored, importance, notes, title)
     return {name: values for name, values in metrics.items() if name != MODEL_NAME}
+
+
+def _period(rows: pd.DataFrame) -> str:
+    dates = rows[AS_OF_COLUMN]
+    span = f"{dates.min().date()}..{dates.max().date()}"
+    return f"{len(rows):,} rows, {dates.nunique()} snapshots {span}"
 
 
 def _register(config: TrainConfig, model_uri: str, tags: dict[str, str]) -> str:
@@ -280,14 +387,15 @@ def _register(config: TrainConfig, model_uri: str, tags: dict[str, str]) -> str:
 def version_tags(
     config: TrainConfig, metrics: dict[str, float], split: dict[str, str | int]
 ) -> dict[str, str]:
-    """What a registered version carries: features, data fingerprint, window and metrics."""
+    """What a registered version carries: features, data fingerprint, windows, test metrics."""
     shown = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "base_rate", "oracle_roc_auc")
     return {
         "feature_version": FEATURE_VERSION,
         "data_fingerprint": data_fingerprint(Path(config.data_dir)),
         "training_window": f"{split['fit_from']}..{split['stop_to']}",
         "validation_window": f"{split['valid_from']}..{split['valid_to']}",
-        **{f"valid_{key}": f"{metrics[key]:.4f}" for key in shown if key in metrics},
+        "test_window": f"{split['test_from']}..{split['test_to']}",
+        **{f"test_{key}": f"{metrics[key]:.4f}" for key in shown if key in metrics},
     }
 
 
@@ -306,10 +414,10 @@ def data_fingerprint(data: Path) -> str:
 
 
 def _maybe_promote(
-    config: TrainConfig, version: str, metrics: dict[str, float], valid: pd.DataFrame
+    config: TrainConfig, version: str, metrics: dict[str, float], test: pd.DataFrame
 ) -> tuple[bool, str]:
     try:
-        champion = _champion_metrics(config, valid)
+        champion = _champion_metrics(config, test)
     except ValueError as error:
         return False, f"not promoted: {error}"
     promoted, reason = registry.decide_promotion(metrics, champion)
@@ -319,9 +427,13 @@ def _maybe_promote(
 
 
 def _flat_params(config: TrainConfig) -> dict[str, Any]:
+    # Everything but the LightGBM settings, which are logged once they are final.
     skip = ("lgbm_params", "mapping", "features")
     params = {k: v for k, v in asdict(config).items() if k not in skip}
     mapping = config.mapping.to_params() if config.mapping else {}
     features = {f"features_{k}": v for k, v in config.features.to_dict().items()}
-    lgbm = {f"lgbm_{k}": v for k, v in config.lgbm_params.items()}
-    return params | mapping | features | lgbm
+    return params | mapping | features
+
+
+def _flat_lgbm(config: TrainConfig) -> dict[str, Any]:
+    return {f"lgbm_{k}": v for k, v in config.lgbm_params.items()}

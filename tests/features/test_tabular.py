@@ -187,3 +187,20 @@ def test_load_table_reads_parquet_and_rejects_other_files(tmp_path) -> None:
     pd.testing.assert_frame_equal(load_table(tmp_path / "leads.parquet"), table)
     with pytest.raises(ValueError, match="unsupported file type"):
         load_table(tmp_path / "leads.xlsx")
+
+
+def test_bad_number_error_names_the_lead(leads: pd.DataFrame, spec: TabularSpec) -> None:
+    table = leads.assign(visits=["3", "1", "", "seven", "eight"])
+    with pytest.raises(
+        ValueError, match=r"'visits' has 2 non-numeric.*'seven' \(row with id 'p4'\)"
+    ):
+        prepare_tabular(table, spec)
+
+
+def test_number_codes_in_a_categorical_column_read_as_their_text(leads, spec) -> None:
+    # Trained on text codes; a later export reads the same codes as numbers (3.0 once one is
+    # missing): the levels must still match.
+    text = prepare_tabular(leads.assign(source=["3", "4", "3", None, "5"]), spec)
+    numbers = prepare_tabular(leads.assign(source=[3.0, 4.0, 3.0, np.nan, 5.5]), spec)
+    assert text["source"].tolist()[:3] == numbers["source"].tolist()[:3] == ["3", "4", "3"]
+    assert numbers["source"].tolist()[4] == "5.5" and numbers["source"].isna().tolist()[3]

@@ -1,4 +1,4 @@
-"""Serving fixtures: the trained test model in the BentoML store, and a real HTTP server."""
+"""Serving fixtures: the trained test models in the BentoML store, and real HTTP servers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -43,10 +44,32 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server(bento_tag: str) -> Iterator[str]:
     """`bentoml serve` really started on loopback; yields its base URL, stops it after."""
+    with _serve(bento_tag) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def table_bento_tag(table_trained) -> str:
+    """The table test model in the BentoML store (the environment's tag stays the events one)."""
+    from serving.model_store import import_to_bentoml
+    from tests.conftest import CRM_MODEL
+
+    return import_to_bentoml(f"models:/{CRM_MODEL}/{table_trained.version}")
+
+
+@pytest.fixture(scope="session")
+def table_server(table_bento_tag: str) -> Iterator[str]:
+    """A second real server, serving the table model; yields its base URL."""
+    with _serve(table_bento_tag) as url:
+        yield url
+
+
+@contextmanager
+def _serve(tag: str) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScorer"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
-    env = os.environ | {"LEADSCORE_MODEL_TAG": bento_tag}
+    env = os.environ | {"LEADSCORE_MODEL_TAG": tag}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,11 +1,16 @@
-"""Snapshots and the time-ordered split: validation strictly after every training label."""
+"""Snapshots and the time-ordered split: each period strictly after every label before it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from training.dataset import split_by_time
+from features.events import Tables
+from features.simulate import SimulationConfig
+from training.config import TrainConfig
+from training.dataset import describe_split, make_snapshot_dates, split_by_time
+
+DAY = pd.Timedelta(days=1)
 
 
 def _frame(n_dates: int) -> pd.DataFrame:
@@ -13,16 +18,68 @@ def _frame(n_dates: int) -> pd.DataFrame:
     return pd.DataFrame({"as_of": dates.repeat(3), "follower_id": list("abc") * n_dates})
 
 
-def test_validation_is_newest_and_training_labels_close_before_it():
-    split = split_by_time(_frame(12), n_valid=2, horizon_days=28)
-    first_valid = split.valid["as_of"].min()
-    assert split.valid["as_of"].nunique() == 2
-    assert split.valid["as_of"].max() == pd.Timestamp("2026-03-19", tz="UTC")
+def test_test_is_newest_validation_and_training_labels_close_before_the_next_period():
+    frame = _frame(16)
+    split = split_by_time(frame, n_valid=2, horizon_days=28, n_test=2)
+    dates = sorted(frame["as_of"].unique())
+    assert sorted(split.test["as_of"].unique()) == dates[-2:]
+    first_test, first_valid = split.test["as_of"].min(), split.valid["as_of"].min()
+    # Validation labels close by the test period, training labels by validation.
+    assert (split.valid["as_of"] + 28 * DAY <= first_test).all()
     for part in (split.fit, split.stop):
-        assert (part["as_of"] + pd.Timedelta(days=28) <= first_valid).all()
+        assert (part["as_of"] + 28 * DAY <= first_valid).all()
+    # Validation is the newest pair that may be used: one week later would overlap the test.
+    assert split.valid["as_of"].nunique() == 2
+    assert split.valid["as_of"].max() + 7 * DAY + 28 * DAY > first_test
+    assert split.valid["as_of"].max() == pd.Timestamp("2026-03-12", tz="UTC")
+    assert split.stop["as_of"].nunique() == 1
+    assert split.stop["as_of"].min() == pd.Timestamp("2026-02-05", tz="UTC")
     assert split.fit["as_of"].max() < split.stop["as_of"].min()
+    assert split.stop["as_of"].max() < first_valid and split.valid["as_of"].max() < first_test
+    assert len(split.fit) + len(split.stop) + len(split.valid) + len(split.test) < len(frame)
 
 
-def test_too_few_snapshots_is_a_clear_error():
-    with pytest.raises(ValueError, match="snapshots"):
-        split_by_time(_frame(3), n_valid=2, horizon_days=28)
+def test_the_number_of_test_snapshots_is_a_setting():
+    split = split_by_time(_frame(16), n_valid=1, horizon_days=14, n_test=3)
+    assert split.test["as_of"].nunique() == 3 and split.valid["as_of"].nunique() == 1
+    described = describe_split(split)
+    assert described["test_rows"] == 9
+    assert described["valid_to"] < described["test_from"] <= described["test_to"]
+    assert described["stop_to"] < described["valid_from"]
+
+
+@pytest.mark.parametrize(
+    ("n_dates", "message"),
+    [
+        (3, "need at least 6"),
+        # 8 weekly dates: only 3 have 28-day labels closed by the test period.
+        (8, "only 3 have their 28-day labels closed by the test period"),
+        # 9 weekly dates: validation fits, but nothing is left before it for training.
+        (9, "only 0 have their 28-day labels closed by the validation period"),
+        (11, "only 1 have their 28-day labels closed by the validation period"),
+    ],
+)
+def test_too_few_snapshots_is_a_clear_error(n_dates, message):
+    with pytest.raises(ValueError, match=message):
+        split_by_time(_frame(n_dates), n_valid=2, horizon_days=28, n_test=2)
+    # Twelve weekly dates are the least: 2 test, a 4-week gap, 2 valid, a 4-week gap, 2 train.
+    assert (
+        split_by_time(_frame(12), n_valid=2, horizon_days=28, n_test=2).fit["as_of"].nunique() == 1
+    )
+
+
+def test_the_default_simulated_span_has_room_for_every_period():
+    """The default audience (and the tests' one, same span) fits the default split."""
+    simulation, config = SimulationConfig(), TrainConfig(data_dir=".")
+    start = pd.Timestamp(simulation.start, tz="UTC")
+    days = pd.date_range(start, periods=simulation.days, freq="D")
+    tables = Tables(followers=pd.DataFrame(), interactions=pd.DataFrame({"occurred_at": days}))
+    dates = make_snapshot_dates(
+        tables, config.horizon_days, config.snapshot_every_days, config.features.long_days
+    )
+    frame = pd.DataFrame({"as_of": dates})
+    split = split_by_time(
+        frame, config.n_valid_snapshots, config.horizon_days, config.n_test_snapshots
+    )
+    assert split.test["as_of"].nunique() == config.n_test_snapshots
+    assert split.fit["as_of"].nunique() >= 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow import MlflowClient
 
@@ -15,24 +16,51 @@ pytestmark = pytest.mark.slow
 
 
 def test_run_is_logged_registered_and_promoted(trained):
-    assert trained.promoted and trained.reason == "no champion yet"
+    assert trained.promoted and trained.reason == "passes the readiness floor; no champion yet"
     assert 0.65 < trained.metrics["roc_auc"] <= trained.metrics.get("oracle_roc_auc", 1.0) + 0.05
     assert trained.metrics["log_loss"] < trained.metrics["log_loss_baseline"]
+    assert trained.tuning is None and trained.valid_metrics["roc_auc"] > 0.65
     run = mlflow.get_run(trained.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["feature_version"] == FEATURE_VERSION
-    assert {"valid_roc_auc", "valid_pr_auc", "valid_log_loss"} <= set(run.data.metrics)
+    logged = run.data.metrics
+    assert {"valid_roc_auc", "valid_pr_auc", "valid_log_loss"} <= set(logged)
+    assert {"test_roc_auc", "test_pr_auc", "test_log_loss", "test_oracle_roc_auc"} <= set(logged)
+    assert logged["test_roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
+    assert logged["valid_roc_auc"] == pytest.approx(trained.valid_metrics["roc_auc"])
+    # Baselines are judged on the test rows too.
+    assert logged["baseline_logistic_rows"] == trained.metrics["rows"]
+    assert not any(key.startswith("tune_") for key in logged)
     client = MlflowClient()
     tags = client.get_model_version("lead-scorer", trained.version).tags
     assert tags["feature_version"] == FEATURE_VERSION and len(tags["data_fingerprint"]) == 16
-    assert float(tags["valid_roc_auc"]) == pytest.approx(trained.metrics["roc_auc"], abs=1e-4)
-    assert tags["training_window"] < tags["validation_window"]
+    assert float(tags["test_roc_auc"]) == pytest.approx(trained.metrics["roc_auc"], abs=1e-4)
+    assert tags["training_window"] < tags["validation_window"] < tags["test_window"]
     assert (
         str(client.get_model_version_by_alias("lead-scorer", "champion").version) == trained.version
     )
     assert str(client.get_model_version_by_alias("lead-scorer", "challenger").version) == (
         trained.version
     )
+
+
+def test_metrics_are_on_test_rows_and_cutoffs_on_validation_rows(trained, audience_dir):
+    from features.bundle import download_bundle, make_score_cutoffs
+    from features.events import load_tables
+    from training.evaluate import evaluate_scores
+    from training.train import prepare_split
+
+    split = prepare_split(TrainConfig(data_dir=audience_dir), load_tables(audience_dir))
+    bundle = download_bundle(f"models:/lead-scorer/{trained.version}")
+    test = evaluate_scores(split.test["converted"].to_numpy(), bundle.predict_proba(split.test))
+    assert test["rows"] == trained.metrics["rows"] == len(split.test)
+    assert test["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
+    assert test["log_loss"] == pytest.approx(trained.metrics["log_loss"])
+    assert bundle.spec.metrics["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
+    assert trained.valid_metrics["rows"] == len(split.valid)
+    cutoffs = make_score_cutoffs(bundle.predict_proba(split.valid))
+    np.testing.assert_allclose(bundle.spec.score_cutoffs, cutoffs)
+    assert split.valid["as_of"].max() < split.test["as_of"].min()
 
 
 def test_pyfunc_returns_probabilities(trained, audience_dir):
@@ -60,7 +88,7 @@ def test_worse_challenger_is_not_promoted_and_rollback_works(trained, audience_d
         },
     )
     result = train(weak)
-    assert not result.promoted and "< champion's" in result.reason
+    assert not result.promoted and "< champion's" in result.reason, result.reason
     assert registry.champion_version("lead-scorer") == trained.version
     challenger = MlflowClient().get_model_version_by_alias("lead-scorer", "challenger")
     assert str(challenger.version) == result.version
