@@ -22,7 +22,7 @@ from features.aggregate import (
     window_counts,
     youngest_age_by_type,
 )
-from features.build import build_follower_features, recency_columns
+from features.build import build_follower_features, recency_columns, total_events
 from features.parallel import PARALLEL_MIN_EVENTS, cores, run_all
 from features.schema import ALL_EVENT_TYPES, DEFAULT_FEATURE_CONFIG, ENTITY_KEY, count_column
 
@@ -88,7 +88,7 @@ def _subset_columns(counts: np.ndarray, recency: dict[str, np.ndarray]) -> dict[
     for position, window in enumerate(WINDOWS):
         for code, event_type in enumerate(ALL_EVENT_TYPES):
             columns[count_column(event_type, window)] = counts[:, position, code]
-        columns[count_column("events", window)] = counts[:, position].sum(axis=1, dtype=np.int32)
+        columns[count_column("events", window)] = total_events(counts[:, position])
     return columns | recency
 
 

@@ -41,7 +41,8 @@ class RadixIndex:
         limit = max(_MIN_SLOTS, _SLOTS_PER_ID * words.size)
         fixed_mask, slots, tables = 0, 1, []
         for lane in range(_LANES):
-            values = np.unique(lanes[:, lane])
+            # The distinct values of a lane, by counting: faster than sorting a million ids.
+            values = np.flatnonzero(np.bincount(lanes[:, lane], minlength=1 << 16))
             if values.size <= 1:
                 fixed_mask |= 0xFFFF << (16 * lane)
                 continue
