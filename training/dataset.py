@@ -93,10 +93,12 @@ def split_by_time(
     """Test is the newest `n_test` snapshots, validation and training come before it.
 
     Validation is the newest `n_valid` snapshots whose label windows (as_of + horizon) close by
-    the first test date; fit and stop are the snapshots whose label windows close by the first
-    validation date (the newest of them is stop). Without these gaps a choice made on one period
-    would have seen outcomes of the next: the model outcomes inside validation, tuning outcomes
-    inside test.
+    the first test date; stop is the newest snapshot whose label window closes by the first
+    validation date, and fit the snapshots whose label windows close by the stop date. Without
+    these gaps a choice made on one period would have seen outcomes of the next: the trees
+    outcomes inside stop (a follower converting soon after a fit date is a positive in the
+    next week's snapshot too, so early stopping kept adding trees that memorised it),
+    calibration and the model outcomes inside validation, tuning outcomes inside test.
     """
     if n_valid < 1 or n_test < 1:
         raise ValueError(
@@ -122,16 +124,18 @@ def split_by_time(
             f"training; {advice}"
         )
     valid_dates = before_test[-n_valid:]
-    train_dates = [d for d in dates if d + horizon <= valid_dates[0]]
-    if len(train_dates) < 2:
+    before_valid = [d for d in dates if d + horizon <= valid_dates[0]]
+    fit_dates = [d for d in before_valid if before_valid and d + horizon <= before_valid[-1]]
+    if not fit_dates:
         raise ValueError(
-            f"{span}: only {len(train_dates)} have their {horizon_days}-day labels closed by the "
-            f"validation period ({valid_dates[0].date()}), need 2 for training; {advice}"
+            f"{span}: {len(before_valid)} have their {horizon_days}-day labels closed by the "
+            f"validation period ({valid_dates[0].date()}), and none of them closes its labels "
+            f"by the newest of those (the early-stopping snapshot); {advice}"
         )
     as_of = frame[AS_OF_COLUMN]
     return TimeSplit(
-        fit=frame[as_of.isin(train_dates[:-1])],
-        stop=frame[as_of == train_dates[-1]],
+        fit=frame[as_of.isin(fit_dates)],
+        stop=frame[as_of == before_valid[-1]],
         valid=frame[as_of.isin(valid_dates)],
         test=frame[as_of.isin(test_dates)],
     )

@@ -34,7 +34,9 @@ def test_test_is_newest_validation_and_training_labels_close_before_the_next_per
     assert split.valid["as_of"].max() == pd.Timestamp("2026-03-12", tz="UTC")
     assert split.stop["as_of"].nunique() == 1
     assert split.stop["as_of"].min() == pd.Timestamp("2026-02-05", tz="UTC")
-    assert split.fit["as_of"].max() < split.stop["as_of"].min()
+    # Fit labels close by the early-stopping date: stop never sees a fit row's outcome.
+    assert (split.fit["as_of"] + 28 * DAY <= split.stop["as_of"].min()).all()
+    assert split.fit["as_of"].nunique() == 2
     assert split.stop["as_of"].max() < first_valid and split.valid["as_of"].max() < first_test
     assert len(split.fit) + len(split.stop) + len(split.valid) + len(split.test) < len(frame)
 
@@ -55,17 +57,19 @@ def test_the_number_of_test_snapshots_is_a_setting():
         # 8 weekly dates: only 3 have 28-day labels closed by the test period.
         (8, "only 3 have their 28-day labels closed by the test period"),
         # 9 weekly dates: validation fits, but nothing is left before it for training.
-        (9, "only 0 have their 28-day labels closed by the validation period"),
-        (11, "only 1 have their 28-day labels closed by the validation period"),
+        (9, "0 have their 28-day labels closed by the validation period"),
+        (11, "1 have their 28-day labels closed by the validation period"),
+        # 14: a stop snapshot, but no fit snapshot whose labels close by it.
+        (14, "none of them closes its labels by the newest of those"),
     ],
 )
 def test_too_few_snapshots_is_a_clear_error(n_dates, message):
     with pytest.raises(ValueError, match=message):
         split_by_time(_frame(n_dates), n_valid=2, horizon_days=28, n_test=2)
-    # Twelve weekly dates are the least: 2 test, a 4-week gap, 2 valid, a 4-week gap, 2 train.
-    assert (
-        split_by_time(_frame(12), n_valid=2, horizon_days=28, n_test=2).fit["as_of"].nunique() == 1
-    )
+    # Fifteen weekly dates are the least: 2 test, a 4-week gap, 2 valid, a 4-week gap, 1 stop,
+    # a 4-week gap, 1 fit.
+    split = split_by_time(_frame(15), n_valid=2, horizon_days=28, n_test=2)
+    assert split.fit["as_of"].nunique() == 1 and split.stop["as_of"].nunique() == 1
 
 
 def test_the_default_simulated_span_has_room_for_every_period():
@@ -82,4 +86,4 @@ def test_the_default_simulated_span_has_room_for_every_period():
         frame, config.n_valid_snapshots, config.horizon_days, config.n_test_snapshots
     )
     assert split.test["as_of"].nunique() == config.n_test_snapshots
-    assert split.fit["as_of"].nunique() >= 6
+    assert split.fit["as_of"].nunique() >= 4
