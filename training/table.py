@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from features.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
-from features.calibration import apply_calibration
-from features.encode import CategoryLevels, to_model_input
+from features.encode import CategoryLevels
 from features.table_phrases import TablePhrases
 from features.tabular import TABLE_VERSION
 from training.compare import MODEL_NAME, compare_and_report
-from training.evaluate import evaluate_scores
 from training.table_data import (
     TableConfig,
     TableData,
@@ -26,6 +22,7 @@ from training.table_data import (
     prepare_table_data,
     score_table_baselines,
 )
+from training.table_fit import fit_table_model, score_table_rows
 from training.table_model import (
     log_run_inputs,
     log_table_model,
@@ -36,6 +33,8 @@ from training.tracking import ensure_experiment
 
 if TYPE_CHECKING:
     import lightgbm
+
+    from training.tune import TuneResult
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +55,18 @@ class TableResult:
     excluded: tuple[tuple[str, str], ...]
     kept: tuple[tuple[str, str], ...]
     rows: dict[str, int]
+    # The study's summary when the settings were tuned (None: the fixed settings).
+    tuning: TuneResult | None = None
 
 
 def train_table(config: TableConfig) -> TableResult:
-    """One full run on a lead table: audit, model, baselines, MLflow run, version, promotion."""
+    """One full run on a lead table: audit, (tuning,) model, baselines, MLflow run, version,
+    promotion.
+
+    With `config.trials` > 0, an Optuna study (training.table_tune) chooses the LightGBM settings
+    on rows carved from the fit part, and the model is refit with the best ones exactly like an
+    untuned run. The test rows are only scored, after every choice is made.
+    """
     import mlflow
 
     data = prepare_table_data(config)
@@ -67,21 +74,24 @@ def train_table(config: TableConfig) -> TableResult:
     mlflow.set_experiment(config.experiment)
     with mlflow.start_run(run_name=f"{config.model_name}-table") as run:
         log_run_inputs(config, data)
-        fit_rows, valid_rows, test_rows = data.parts
-        columns = list(data.spec.features)
+        tuning = None
+        if config.trials:
+            from training.table_tune import tune_table
+
+            tuning = tune_table(data, config, run.info.run_id)
+            config = replace(config, lgbm_params=tuning.lgbm_params)
+        # The settings the final model is trained with (after tuning: the best trial's).
+        mlflow.log_params({f"lgbm_{key}": value for key, value in config.lgbm_params.items()})
+        fit_rows, _, test_rows = data.parts
         levels = CategoryLevels(data.spec.categorical).fit(data.features.iloc[fit_rows]).levels_
-        booster = fit_table_booster(data, levels, config)
-        calibration = _fit_calibration(booster, data, levels, config.seed)
-        test_matrix = to_model_input(data.features.iloc[test_rows], columns, levels)
-        raw = booster.predict(test_matrix)
-        probabilities = apply_calibration(calibration, raw)
-        metrics = _test_metrics(data.target[test_rows], raw, probabilities)
-        metrics["best_iteration"] = float(booster.best_iteration)
+        booster, calibration = fit_table_model(data, levels, config)
+        logger.info("calibration: %s", calibration["method"])
+        test = score_table_rows(booster, calibration, data, levels, test_rows)
+        metrics = test.metrics | {"best_iteration": float(booster.best_iteration)}
         mlflow.log_metrics({f"test_{name}": value for name, value in metrics.items()})
-        baselines = _compare(config, data, booster, test_matrix, probabilities)
-        spec = _make_spec(config, data, levels, calibration, metrics, probabilities)
-        bundle = ScoringBundle(booster, spec)
-        info = log_table_model(bundle, data.table.iloc[test_rows[:5]])
+        baselines = _compare(config, data, booster, test.matrix, test.probabilities)
+        spec = _make_spec(config, data, levels, calibration, metrics, test.probabilities)
+        info = log_table_model(ScoringBundle(booster, spec), data.table.iloc[test_rows[:5]])
         version = register_table_model(config, info.model_uri, data, metrics)
         test_table, labels = data.table.iloc[test_rows], data.target[test_rows]
         promoted, reason = promote_if_better(config, version, spec, metrics, test_table, labels)
@@ -96,71 +106,8 @@ def train_table(config: TableConfig) -> TableResult:
         data.spec.excluded,
         kept_columns(data.audit),
         {name: len(rows) for name, rows in named_parts(data)},
+        tuning,
     )
-
-
-def fit_table_booster(
-    data: TableData, levels: dict[str, list[str]], config: TableConfig
-) -> lightgbm.Booster:
-    """LightGBM on the fit rows, categoricals native, stopped early on the valid rows."""
-    import lightgbm as lgb
-
-    columns = list(data.spec.features)
-    categorical = [i for i, column in enumerate(columns) if column in levels]
-    names = booster_feature_names(columns)
-
-    def dataset(rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
-        return lgb.Dataset(
-            to_model_input(data.features.iloc[rows], columns, levels),
-            label=data.target[rows],
-            feature_name=names,
-            categorical_feature=categorical,
-            reference=reference,
-        )
-
-    fit_rows, valid_rows, _ = data.parts
-    fit = dataset(fit_rows)
-    params = {**config.lgbm_params, "seed": config.seed, "deterministic": True}
-    return lgb.train(
-        params,
-        fit,
-        num_boost_round=config.num_boost_round,
-        valid_sets=[dataset(valid_rows, reference=fit)],
-        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
-    )
-
-
-def booster_feature_names(columns: Sequence[str]) -> list[str]:
-    """Column names LightGBM accepts (letters, digits, _), unique; the spec keeps the originals."""
-    names: list[str] = []
-    for column in columns:
-        name = re.sub(r"[^0-9A-Za-z_]+", "_", column).strip("_") or "column"
-        names.append(name if name not in names else f"{name}_{len(names)}")
-    return names
-
-
-def _fit_calibration(
-    booster: lightgbm.Booster, data: TableData, levels: dict[str, list[str]], seed: int
-) -> dict[str, Any]:
-    """Isotonic or Platt, by cross-validated log loss, on the early-stopping rows."""
-    from training.calibrate import ProbabilityCalibrator
-
-    _, valid_rows, _ = data.parts
-    matrix = to_model_input(data.features.iloc[valid_rows], data.spec.features, levels)
-    calibrator = ProbabilityCalibrator("auto", seed=seed)
-    calibrator.fit(booster.predict(matrix), data.target[valid_rows])
-    logger.info("calibration: %s", calibrator.method_)
-    return calibrator.to_dict()
-
-
-def _test_metrics(
-    labels: np.ndarray, raw: np.ndarray, probabilities: np.ndarray
-) -> dict[str, float]:
-    metrics = evaluate_scores(labels, probabilities)
-    metrics["uncalibrated_log_loss"] = evaluate_scores(labels, raw)["log_loss"]
-    # Accuracy at 0.5, only to compare with published results on the same data.
-    metrics["accuracy"] = float(np.mean((probabilities >= 0.5) == labels))
-    return metrics
 
 
 def _compare(

@@ -20,7 +20,7 @@ from features.tabular import (
     prepare_tabular,
     stratified_split,
 )
-from training.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+from training.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, TUNE_METRICS
 
 # Each class needs this many rows, so that fit, early-stopping and test parts all hold some.
 MIN_CLASS_ROWS = 20
@@ -70,6 +70,22 @@ class TableConfig:
     audit_auc_threshold: float = 0.95
     audit_level_min_rows: int = 50
     audit_level_purity: float = 0.98
+    # Optuna trials over the LightGBM settings (0: train once with `lgbm_params` as they are),
+    # the metric they optimise (a key of TUNE_METRICS), and the share of the fit rows that
+    # judges them (training.table_tune).
+    trials: int = 0
+    tune_metric: str = "log_loss"
+    tune_share: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.trials < 0:
+            raise ValueError(f"trials must be 0 or more, got {self.trials}")
+        if self.tune_metric not in TUNE_METRICS:
+            raise ValueError(
+                f"tune_metric must be one of {sorted(TUNE_METRICS)}: {self.tune_metric!r}"
+            )
+        if not 0 < self.tune_share < 1:
+            raise ValueError(f"tune_share must be in (0, 1), got {self.tune_share}")
 
 
 @dataclass(frozen=True)

@@ -217,12 +217,12 @@ def audit_record(config: TableConfig, data: TableData) -> dict[str, Any]:
 
 
 def table_params(config: TableConfig) -> dict[str, Any]:
-    """The config as flat MLflow parameters (lists joined, LightGBM settings prefixed)."""
+    """The config as flat MLflow parameters (lists joined), but for the LightGBM settings: the
+    run logs those once they are final (after tuning, the best trial's)."""
     skip = ("lgbm_params", "exclude", "keep", "placeholders")
     params = {key: value for key, value in asdict(config).items() if key not in skip}
     lists = {key: _clip(",".join(getattr(config, key))) for key in skip[1:]}
-    lgbm = {f"lgbm_{key}": value for key, value in config.lgbm_params.items()}
-    return params | lists | lgbm
+    return params | lists
 
 
 def _clip(text: str, limit: int = 4000) -> str:

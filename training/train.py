@@ -43,7 +43,7 @@ from training.tracking import ensure_experiment
 if TYPE_CHECKING:
     import lightgbm
 
-    from training.tune import TuneResult
+    from training.tune import FitAndScore, TuneResult
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,11 @@ def fit_booster(
         num_boost_round=config.num_boost_round,
         valid_sets=[dataset(rows, reference=fit) for rows in watched.values()],
         valid_names=list(watched),
-        callbacks=[_only(STOP_SET, stopping), *callbacks],
+        callbacks=[only_on(STOP_SET, stopping), *callbacks],
     )
 
 
-def _only(name: str, callback: Any) -> Callable[..., None]:
+def only_on(name: str, callback: Any) -> Callable[..., None]:
     """A LightGBM callback that sees only the evaluation results of the set `name`."""
 
     def call(env: Any) -> None:
@@ -146,6 +146,26 @@ def fit_model(
     booster = fit_booster(split, levels, config, callbacks, watch_valid)
     columns = feature_columns(config.features)
     return booster, fit_calibration(booster, split.stop, columns, levels, config.seed)
+
+
+def trial_scorer(
+    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
+) -> FitAndScore:
+    """What each tuning trial runs (see training.tune): a model made exactly as the final one
+    (fit rows, early stopping and calibration on stop rows), judged calibrated on the
+    validation rows: the product returns calibrated probabilities, so those are what the
+    settings should be chosen for."""
+    columns = feature_columns(config.features)
+
+    def fit_and_score(
+        params: dict[str, Any], callbacks: Sequence[Callable[..., None]]
+    ) -> dict[str, float]:
+        trial = replace(config, lgbm_params=params)
+        booster, calibration = fit_model(split, levels, trial, callbacks, watch_valid=True)
+        metrics = score_rows(booster, calibration, split.valid, columns, levels).metrics
+        return metrics | {"best_iteration": float(booster.best_iteration)}
+
+    return fit_and_score
 
 
 def score_rows(
@@ -285,7 +305,15 @@ def train(config: TrainConfig) -> TrainResult:
         if config.trials:
             from training.tune import log_tuning, tune
 
-            tuning = tune(split, levels, config, run.info.run_id)
+            tuning = tune(
+                trial_scorer(split, levels, config),
+                config.lgbm_params,
+                model_name=config.model_name,
+                run_id=run.info.run_id,
+                trials=config.trials,
+                metric=config.tune_metric,
+                seed=config.seed,
+            )
             log_tuning(tuning)
             config = replace(config, lgbm_params=tuning.lgbm_params)
         # The settings the final model is trained with (after tuning: the best trial's).

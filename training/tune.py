@@ -1,18 +1,16 @@
-"""Hyperparameter search: an Optuna study over LightGBM settings, judged on the validation rows."""
+"""Hyperparameter search: an Optuna study over LightGBM settings, judged on held-out rows."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from features.schema import feature_columns
-from training.config import TUNE_METRICS, TrainConfig
-from training.dataset import TimeSplit
-from training.train import VALID_SET, fit_model, score_rows
+from training.config import TUNE_METRICS
+from training.train import VALID_SET
 
 if TYPE_CHECKING:
     import lightgbm
@@ -29,6 +27,13 @@ SHRINKAGE_STEP = 0.5
 PRUNER_STARTUP_TRIALS = 5
 # Steps a trial always runs before it may be pruned (a shrinkage of 2: 40 trees at 0.05).
 PRUNER_WARMUP_STEPS = 4
+# What a trial's `fit_and_score` returns besides the judged rows' metrics: logged as is.
+UNPREFIXED = ("best_iteration",)
+
+# Trains one model with the given complete LightGBM settings, passing the callbacks (pruning)
+# to LightGBM, which must evaluate the judged rows as VALID_SET; returns the judged rows'
+# metrics (calibrated, keyed as in training.evaluate) and "best_iteration".
+FitAndScore = Callable[[dict[str, Any], Sequence[Callable[..., None]]], dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -100,11 +105,12 @@ def make_pruner() -> optuna.pruners.BasePruner:
 class PruneOnValidLoss:
     """LightGBM callback: report the validation rows' log loss, stop when the pruner says so.
 
-    The loss is the raw booster's binary_logloss on the validation rows (VALID_SET), which
-    LightGBM updates tree by tree (also when tuning PR AUC: it is the smoother signal). The
-    early-stopping rows would be the obvious signal but mislead: they share followers and label
-    windows with the fit rows, and on the default audience the trials with big, fast-learning
-    trees had the lowest stop loss and the worst validation loss.
+    The loss is the raw booster's binary_logloss on the rows the trial is judged on (VALID_SET:
+    the validation period, or a table run's trial-valid rows), which LightGBM updates tree by
+    tree (also when tuning PR AUC: it is the smoother signal). The early-stopping rows would be
+    the obvious signal but mislead: in events mode they share followers and label windows with
+    the fit rows, and on the default audience the trials with big, fast-learning trees had the
+    lowest stop loss and the worst validation loss.
 
     The step is the shrinkage so far (learning rate x trees) in units of SHRINKAGE_STEP, so
     trials are compared at equal progress. Compared at equal numbers of trees, a small learning
@@ -147,22 +153,20 @@ class PruneOnValidLoss:
 
 
 def objective(
-    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
+    fit_and_score: FitAndScore, base: Mapping[str, Any], metric: str
 ) -> Callable[[optuna.Trial], float]:
-    """Train one trial's model and return its validation metric; one nested MLflow run each.
+    """Train and judge one trial's model through `fit_and_score`; one nested MLflow run each.
 
-    The trial's model is made exactly as the final one (fit rows, early stopping and calibration
-    on stop rows) and judged calibrated on the validation rows: the product returns calibrated
-    probabilities, so those are what the settings should be chosen for.
+    The trial's settings are `base` with the suggested ones (`trial_params`); its run logs them
+    as `lgbm_*`, the judged rows' metrics as `valid_*` (besides `best_iteration`) and its state.
     """
-    columns = feature_columns(config.features)
 
     def run_trial(trial: optuna.Trial) -> float:
         import mlflow
         import optuna
 
         suggested = suggest_params(trial)
-        params = trial_params(config.lgbm_params, suggested)
+        params = trial_params(base, suggested)
         pruning = PruneOnValidLoss(trial, params["learning_rate"])
         pruned: optuna.TrialPruned | None = None
         with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True) as child:
@@ -170,9 +174,7 @@ def objective(
             mlflow.set_tags({"optuna_study": trial.study.study_name, "optuna_trial": trial.number})
             mlflow.log_params({f"lgbm_{k}": v for k, v in params.items()})
             try:
-                booster, calibration = fit_model(
-                    split, levels, replace(config, lgbm_params=params), [pruning], watch_valid=True
-                )
+                metrics = fit_and_score(params, [pruning])
             except optuna.TrialPruned as stop:
                 # Stopped by design, not a failure: the run finishes, tagged as pruned.
                 pruned = stop
@@ -182,15 +184,13 @@ def objective(
                     trial.set_user_attr("pruned_at_trees", trees)
                     mlflow.log_metrics({"pruned_at_trees": trees, "raw_valid_log_loss": loss})
             else:
-                metrics = score_rows(booster, calibration, split.valid, columns, levels).metrics
                 mlflow.log_metrics(
-                    {f"valid_{k}": v for k, v in metrics.items()}
-                    | {"best_iteration": float(booster.best_iteration)}
+                    {k if k in UNPREFIXED else f"valid_{k}": v for k, v in metrics.items()}
                 )
                 mlflow.set_tag("optuna_state", "COMPLETE")
         if pruned is not None:
             raise pruned
-        return metrics[config.tune_metric]
+        return metrics[metric]
 
     return run_trial
 
@@ -220,23 +220,29 @@ def _progress(total: int, metric: str) -> Callable[[optuna.Study, optuna.trial.F
 
 
 def tune(
-    split: TimeSplit,
-    levels: dict[str, list[str]],
-    config: TrainConfig,
+    fit_and_score: FitAndScore,
+    base: Mapping[str, Any],
+    *,
+    model_name: str,
     run_id: str,
+    trials: int,
+    metric: str,
+    seed: int,
     pruner: optuna.pruners.BasePruner | None = None,
 ) -> TuneResult:
-    """Run `config.trials` trials (TPE seeded with `config.seed`, one at a time) and summarise.
+    """Run `trials` trials over the settings `base` (TPE seeded with `seed`) and summarise.
 
-    Called inside the run `run_id` (each trial is a nested run under it). The study is stored
-    beside the MLflow store (`study_storage`) as "<model name>-<run id>". Trials run one after
-    another, so a seed gives the same trials, the same best settings and the same model.
+    Both modes tune through here; each passes its own `fit_and_score`. `metric` (a key of
+    TUNE_METRICS) is read from what it returns. Called inside the run `run_id` (each trial is a
+    nested run under it). The study is stored beside the MLflow store (`study_storage`) as
+    "<model name>-<run id>". Trials run one after another, so a seed gives the same trials, the
+    same best settings and the same model.
     """
     import mlflow
     import optuna
 
     storage = study_storage(mlflow.get_tracking_uri())
-    name = f"{config.model_name}-{run_id}"
+    name = f"{model_name}-{run_id}"
     verbosity = optuna.logging.get_verbosity()
     # Our progress lines replace Optuna's own (one per trial, with every parameter).
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -244,29 +250,25 @@ def tune(
         study = optuna.create_study(
             storage=storage,
             study_name=name,
-            direction=TUNE_METRICS[config.tune_metric],
-            sampler=optuna.samplers.TPESampler(seed=config.seed),
+            direction=TUNE_METRICS[metric],
+            sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=pruner or make_pruner(),
         )
-        logger.info(
-            "tuning: %d trials on valid %s, study %s in %s",
-            config.trials,
-            config.tune_metric,
-            name,
-            storage,
-        )
+        logger.info("tuning: %d trials on valid %s, study %s in %s", trials, metric, name, storage)
         study.optimize(
-            objective(split, levels, config),
-            n_trials=config.trials,
+            objective(fit_and_score, base, metric),
+            n_trials=trials,
             n_jobs=1,
-            callbacks=[_progress(config.trials, config.tune_metric)],
+            callbacks=[_progress(trials, metric)],
         )
     finally:
         optuna.logging.set_verbosity(verbosity)
-    return summarize(study, config, storage)
+    return summarize(study, base, metric, storage)
 
 
-def summarize(study: optuna.Study, config: TrainConfig, storage: str) -> TuneResult:
+def summarize(
+    study: optuna.Study, base: Mapping[str, Any], metric: str, storage: str
+) -> TuneResult:
     """The best trial's settings and value, and how many trials ran and were pruned."""
     import optuna
 
@@ -278,11 +280,11 @@ def summarize(study: optuna.Study, config: TrainConfig, storage: str) -> TuneRes
     return TuneResult(
         study_name=study.study_name,
         storage=storage,
-        metric=config.tune_metric,
+        metric=metric,
         best_value=float(best.value),
         best_trial=best.number,
         best_params=dict(best.params),
-        lgbm_params=trial_params(config.lgbm_params, best.params),
+        lgbm_params=trial_params(base, best.params),
         n_trials=len(states),
         n_pruned=pruned,
     )

@@ -17,8 +17,9 @@ from features.tabular import TABLE_VERSION
 from serving.batch import score_table
 from tests.conftest import CRM_MODEL, fast_table_config, make_crm_table
 from training import registry
-from training.table import booster_feature_names, train_table
+from training.table import train_table
 from training.table_data import prepare_table_data
+from training.table_fit import booster_feature_names
 from training.table_model import spec_mismatch
 
 LEADS = Path("/work/shared/data/Leads.csv")

@@ -17,7 +17,7 @@ from features.encode import CategoryLevels, to_model_input
 from features.events import load_tables
 from features.schema import feature_columns
 from training.config import TrainConfig, default_lgbm_params
-from training.train import STOP_SET, VALID_SET, prepare_split, train
+from training.train import STOP_SET, VALID_SET, prepare_split, train, trial_scorer
 from training.tune import SHRINKAGE_STEP, PruneOnValidLoss, study_storage, tune
 
 MODEL = "tuned-test"
@@ -168,7 +168,16 @@ def test_a_pruned_trial_finishes_its_run_tagged_as_pruned(split, tracking_uri):
     levels = CategoryLevels().fit(split.fit).levels_
     mlflow.set_experiment("leadscore")
     with mlflow.start_run(run_name="prune-test") as parent:
-        result = tune(split, levels, config, parent.info.run_id, pruner=PruneSecondTrial())
+        result = tune(
+            trial_scorer(split, levels, config),
+            config.lgbm_params,
+            model_name=config.model_name,
+            run_id=parent.info.run_id,
+            trials=config.trials,
+            metric=config.tune_metric,
+            seed=config.seed,
+            pruner=PruneSecondTrial(),
+        )
     assert result.n_trials == 2 and result.n_pruned == 1 and result.best_trial == 0
     trials = mlflow.search_runs(
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
