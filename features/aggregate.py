@@ -96,21 +96,22 @@ def _select(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def window_counts(events: EventCodes, windows_days: Sequence[int]) -> np.ndarray:
     """Events per follower, window and type: int32 of shape (followers, windows, types)."""
     n = events.n_followers
-    cells = events.cells
-    counts = np.empty((n, len(windows_days), N_TYPES), dtype=np.int32)
-    running = np.zeros(n * N_TYPES, dtype=np.int64)
-    younger = 0  # microseconds: the previous (shorter) window's edge
-    # Windows nest, so each event is counted once, in the ring between the window that first
-    # holds it and the next shorter one, and counts add up outward: about a third less work
-    # than counting every window from scratch.
-    for window in sorted(set(windows_days)):
-        edge = window * MICROS_PER_DAY  # an event exactly `window` days old is still inside
-        ring = (events.age <= edge) & (events.age > younger)
-        running += np.bincount(cells if ring.all() else cells[ring], minlength=n * N_TYPES)
-        for position in np.flatnonzero(np.asarray(windows_days) == window):
-            counts[:, position] = running.reshape(n, N_TYPES)
-        younger = edge
-    return counts
+    edges = np.array(sorted(set(windows_days)), dtype=np.int64) * MICROS_PER_DAY
+    # Windows nest, so each event is counted once, in the ring between the shortest window that
+    # holds it and the next shorter one (an event exactly `window` days old is inside it; the
+    # last ring holds events older than every window), then counts add up outward. One
+    # scatter-add into a preallocated table: no full-size temporaries per window.
+    slot = np.searchsorted(edges, events.age, side="left")
+    slot *= n * N_TYPES
+    slot += events.cells
+    rings = np.zeros((edges.size + 1, n, N_TYPES), dtype=np.int32)
+    np.add.at(rings.reshape(-1), slot, np.int32(1))
+    for ring in range(1, edges.size):
+        rings[ring] += rings[ring - 1]
+    order = np.searchsorted(edges, np.asarray(windows_days, dtype=np.int64) * MICROS_PER_DAY)
+    # A view in the usual case of windows given shortest first.
+    chosen = rings[: edges.size] if np.array_equal(order, np.arange(edges.size)) else rings[order]
+    return chosen.transpose(1, 0, 2)
 
 
 def youngest_age_by_type(events: EventCodes) -> np.ndarray:

@@ -228,3 +228,22 @@ def test_threaded_kernels_give_the_same_table(monkeypatch, post_interactions, fo
         monkeypatch.setattr(f"{module}.PARALLEL_MIN_EVENTS", 0)
     threaded = build_follower_features(post_interactions, followers, AS_OF, posts)
     pd.testing.assert_frame_equal(threaded, serial)
+
+
+@pytest.mark.parametrize("windows", [(7, 30, 90), (30, 7), (1, 1, 400)])
+def test_window_count_kernel_matches_a_direct_count(windows):
+    from features.aggregate import MICROS_PER_DAY, N_TYPES, EventCodes, window_counts
+
+    rng = np.random.default_rng(5)
+    n, size = 50, 5000
+    rows, types = rng.integers(0, n, size), rng.integers(0, N_TYPES, size).astype(np.int8)
+    # Ages up to 500 days, some exactly on a window's edge.
+    age = rng.integers(1, 500, size) * MICROS_PER_DAY - rng.integers(0, 2, size)
+    events = EventCodes(rows, types, age, rows * N_TYPES + types, np.arange(size), n)
+    counts = window_counts(events, windows)
+    assert counts.shape == (n, len(windows), N_TYPES)
+    for position, window in enumerate(windows):
+        inside = age <= window * MICROS_PER_DAY
+        expected = np.zeros((n, N_TYPES), dtype=np.int64)
+        np.add.at(expected, (rows[inside], types[inside]), 1)
+        assert (counts[:, position] == expected).all()
