@@ -22,11 +22,21 @@ def records_to_features(records: Sequence) -> pd.DataFrame:
         raise ValueError(f"followers[{row}]: duplicate follower_id {frame[ENTITY_KEY][row]!r}")
     business = frame["is_business"].map({True: 1.0, False: 0.0})
     frame = frame.assign(
+        follower_following_ratio=_ratio_or_given(frame),
         is_business=business.astype("float64"),
         platform=frame["platform"].astype("str").str.strip().str.lower(),
         country=frame["country"].astype("str"),
     )
     return frame.set_index(ENTITY_KEY)
+
+
+def _ratio_or_given(frame: pd.DataFrame) -> pd.Series:
+    """The follower/following ratio as sent, else from the two counts as the pipeline derives it
+    (missing when either count is missing or nobody is followed)."""
+    given = frame["follower_following_ratio"].astype("float64")
+    following = frame["following_count"].astype("float64")
+    derived = frame["follower_count"].astype("float64") / following.where(following != 0)
+    return given.fillna(derived)
 
 
 def records_to_table(records: Sequence[BaseModel]) -> pd.DataFrame:

@@ -31,6 +31,10 @@ def _feature_fields() -> dict[str, Any]:
     for group in ("recency", "rate", "profile"):
         for column in groups[group]:
             fields[column] = (float | None, Field(None, description="Missing if left out."))
+    fields["follower_following_ratio"] = (
+        float | None,
+        Field(None, description="From follower_count / following_count if left out."),
+    )
     fields["is_business"] = (bool | None, Field(None, description="Business account?"))
     for column in groups["categorical"]:
         fields[column] = (

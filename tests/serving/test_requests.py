@@ -1,0 +1,30 @@
+"""Feature records to the pipeline's frame: derived columns as the pipeline derives them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from serving.requests import records_to_features
+from serving.schemas import FeatureRecord
+
+
+def test_follower_following_ratio_comes_from_the_counts_unless_sent():
+    records = [
+        FeatureRecord(follower_id="a", follower_count=300, following_count=150),
+        FeatureRecord(follower_id="b", follower_count=300, following_count=0),
+        FeatureRecord(follower_id="c", follower_count=300),
+        FeatureRecord(
+            follower_id="d", follower_count=1, following_count=4, follower_following_ratio=9
+        ),
+    ]
+    ratio = records_to_features(records)["follower_following_ratio"]
+    assert ratio["a"] == 2.0 and ratio["d"] == 9.0
+    # Nobody followed or a count unknown: missing, as features.build leaves it.
+    assert np.isnan(ratio["b"]) and np.isnan(ratio["c"])
+
+
+def test_repeated_follower_is_an_error_naming_the_row():
+    records = [FeatureRecord(follower_id="a"), FeatureRecord(follower_id="a")]
+    with pytest.raises(ValueError, match=r"followers\[1\]: duplicate follower_id 'a'"):
+        records_to_features(records)
