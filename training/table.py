@@ -13,6 +13,7 @@ from features.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
 from features.encode import CategoryLevels
 from features.table_phrases import TablePhrases
 from features.tabular import TABLE_VERSION
+from training.boost import fit_model
 from training.compare import MODEL_NAME, compare_and_report
 from training.table_data import (
     TableConfig,
@@ -22,7 +23,7 @@ from training.table_data import (
     prepare_table_data,
     score_table_baselines,
 )
-from training.table_fit import fit_table_model, score_table_rows
+from training.table_fit import score_table, table_input, table_settings
 from training.table_model import (
     log_run_inputs,
     log_table_model,
@@ -84,9 +85,10 @@ def train_table(config: TableConfig) -> TableResult:
         mlflow.log_params({f"lgbm_{key}": value for key, value in config.lgbm_params.items()})
         fit_rows, _, test_rows = data.parts
         levels = CategoryLevels(data.spec.categorical).fit(data.features.iloc[fit_rows]).levels_
-        booster, calibration = fit_table_model(data, levels, config)
+        fit, stop = (table_input(data, levels, rows) for rows in data.parts[:2])
+        booster, calibration = fit_model(table_settings(config, data, levels), fit, stop)
         logger.info("calibration: %s", calibration["method"])
-        test = score_table_rows(booster, calibration, data, levels, test_rows)
+        test = score_table(booster, calibration, table_input(data, levels, test_rows))
         metrics = test.metrics | {"best_iteration": float(booster.best_iteration)}
         mlflow.log_metrics({f"test_{name}": value for name, value in metrics.items()})
         baselines = _compare(config, data, booster, test.matrix, test.probabilities)

@@ -10,8 +10,9 @@ import numpy as np
 
 from features.encode import CategoryLevels
 from features.tabular import stratified_split
+from training.boost import fit_model
 from training.table_data import TableConfig, TableData
-from training.table_fit import fit_table_model, score_table_rows
+from training.table_fit import score_table, table_input, table_settings
 from training.tune import FitAndScore, TuneResult, log_tuning, tune
 
 
@@ -37,15 +38,16 @@ def trial_scorer(
     leads do (a level the trees never saw is missing).
     """
     levels = CategoryLevels(data.spec.categorical).fit(data.features.iloc[trial_fit]).levels_
+    # Each part's model input is built once, not once per trial.
+    fit, judged = table_input(data, levels, trial_fit), table_input(data, levels, trial_valid)
+    stop = table_input(data, levels, data.parts[1])
 
     def fit_and_score(
         params: dict[str, Any], callbacks: Sequence[Callable[..., None]]
     ) -> dict[str, float]:
-        trial = replace(config, lgbm_params=params)
-        booster, calibration = fit_table_model(
-            data, levels, trial, trial_fit, trial_valid, callbacks
-        )
-        metrics = score_table_rows(booster, calibration, data, levels, trial_valid).metrics
+        settings = table_settings(replace(config, lgbm_params=params), data, levels)
+        booster, calibration = fit_model(settings, fit, stop, judged, callbacks)
+        metrics = score_table(booster, calibration, judged).metrics
         return metrics | {"best_iteration": float(booster.best_iteration)}
 
     return fit_and_score

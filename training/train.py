@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from features.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
-from features.calibration import apply_calibration
 from features.encode import CategoryLevels, to_model_input
 from features.events import Tables, load_tables, read_table
 from features.schema import (
@@ -27,6 +26,16 @@ from features.schema import (
     feature_groups,
 )
 from training import registry
+from training.boost import (
+    STOP_SET,
+    VALID_SET,
+    BoostSettings,
+    Labelled,
+    ScoredRows,
+    fit_model,
+    score_input,
+    train_booster,
+)
 from training.compare import MODEL_NAME, compare_and_report, score_baselines
 from training.config import TrainConfig
 from training.dataset import (
@@ -48,9 +57,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PIP_REQUIREMENTS = ["lightgbm>=4.7", "pandas>=3.1", "numpy>=2.4", "mlflow>=3.17"]
-# Names of the early-stopping rows and of the validation rows in LightGBM's evaluation results.
-STOP_SET = "stop"
-VALID_SET = "valid"
 
 
 @dataclass(frozen=True)
@@ -71,118 +77,62 @@ class TrainResult:
     tuning: TuneResult | None = None
 
 
-@dataclass(frozen=True)
-class ScoredRows:
-    """One period scored by a fitted model: its model input, calibrated probabilities, metrics."""
+def model_inputs(
+    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
+) -> dict[str, Labelled]:
+    """Each period's model input and labels, built once for every model of the run."""
+    columns = feature_columns(config.features)
+    periods = {"fit": split.fit, "stop": split.stop, "valid": split.valid, "test": split.test}
+    return {
+        name: Labelled(to_model_input(rows, columns, levels), rows[LABEL_COLUMN].to_numpy())
+        for name, rows in periods.items()
+    }
 
-    matrix: np.ndarray
-    probabilities: np.ndarray
-    metrics: dict[str, float]
+
+def boost_settings(config: TrainConfig) -> BoostSettings:
+    """LightGBM settings of an events run: the feature columns, platform and country native."""
+    columns = feature_columns(config.features)
+    return BoostSettings(
+        params=config.lgbm_params,
+        seed=config.seed,
+        num_boost_round=config.num_boost_round,
+        early_stopping_rounds=config.early_stopping_rounds,
+        feature_names=list(columns),
+        categorical=[columns.index(c) for c in CATEGORICAL_COLUMNS],
+    )
 
 
 def fit_booster(
-    split: TimeSplit,
-    levels: dict[str, list[str]],
+    inputs: dict[str, Labelled],
     config: TrainConfig,
     callbacks: Sequence[Callable[..., None]] = (),
     watch_valid: bool = False,
 ) -> lightgbm.Booster:
     """LightGBM on the fit rows, stopped early on the later stop rows.
 
-    `callbacks` run after every iteration, besides early stopping. With `watch_valid`, LightGBM
-    also evaluates the validation rows every iteration (as VALID_SET) for those callbacks
-    (tuning prunes on them); early stopping never looks at them, so the trees are the same.
+    With `watch_valid`, the validation rows are evaluated every iteration (as VALID_SET) for
+    `callbacks`; early stopping never looks at them, so the trees are the same.
     """
-    import lightgbm as lgb
-
-    columns = feature_columns(config.features)
-
-    def dataset(rows: pd.DataFrame, reference: Any = None) -> lgb.Dataset:
-        return lgb.Dataset(
-            to_model_input(rows, columns, levels),
-            label=rows[LABEL_COLUMN].to_numpy(),
-            feature_name=list(columns),
-            categorical_feature=[columns.index(c) for c in CATEGORICAL_COLUMNS],
-            reference=reference,
-        )
-
-    fit = dataset(split.fit)
-    watched = {STOP_SET: split.stop} | ({VALID_SET: split.valid} if watch_valid else {})
-    params = {**config.lgbm_params, "seed": config.seed, "deterministic": True}
-    stopping = lgb.early_stopping(config.early_stopping_rounds, verbose=False)
-    return lgb.train(
-        params,
-        fit,
-        num_boost_round=config.num_boost_round,
-        valid_sets=[dataset(rows, reference=fit) for rows in watched.values()],
-        valid_names=list(watched),
-        callbacks=[only_on(STOP_SET, stopping), *callbacks],
-    )
+    watched = {STOP_SET: inputs["stop"]} | ({VALID_SET: inputs["valid"]} if watch_valid else {})
+    return train_booster(boost_settings(config), inputs["fit"], watched, callbacks)
 
 
-def only_on(name: str, callback: Any) -> Callable[..., None]:
-    """A LightGBM callback that sees only the evaluation results of the set `name`."""
-
-    def call(env: Any) -> None:
-        results = [r for r in env.evaluation_result_list or [] if r[0] == name]
-        callback(replace(env, evaluation_result_list=results))
-
-    call.order = callback.order  # LightGBM runs callbacks sorted by `order`
-    return call
-
-
-def fit_model(
-    split: TimeSplit,
-    levels: dict[str, list[str]],
-    config: TrainConfig,
-    callbacks: Sequence[Callable[..., None]] = (),
-    watch_valid: bool = False,
-) -> tuple[lightgbm.Booster, dict[str, Any]]:
-    """The booster (fit rows, stopped on stop rows) and its calibration (stop rows).
-
-    Every model of a run is made this way: an untuned run's, each tuning trial's and the refit
-    with the best trial's settings. `callbacks` and `watch_valid` as in `fit_booster`.
-    """
-    booster = fit_booster(split, levels, config, callbacks, watch_valid)
-    columns = feature_columns(config.features)
-    return booster, fit_calibration(booster, split.stop, columns, levels, config.seed)
-
-
-def trial_scorer(
-    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
-) -> FitAndScore:
+def trial_scorer(inputs: dict[str, Labelled], config: TrainConfig) -> FitAndScore:
     """What each tuning trial runs (see training.tune): a model made exactly as the final one
     (fit rows, early stopping and calibration on stop rows), judged calibrated on the
     validation rows: the product returns calibrated probabilities, so those are what the
     settings should be chosen for."""
-    columns = feature_columns(config.features)
 
     def fit_and_score(
         params: dict[str, Any], callbacks: Sequence[Callable[..., None]]
     ) -> dict[str, float]:
-        trial = replace(config, lgbm_params=params)
-        booster, calibration = fit_model(split, levels, trial, callbacks, watch_valid=True)
-        metrics = score_rows(booster, calibration, split.valid, columns, levels).metrics
+        settings = boost_settings(replace(config, lgbm_params=params))
+        fit, stop, valid = inputs["fit"], inputs["stop"], inputs["valid"]
+        booster, calibration = fit_model(settings, fit, stop, valid, callbacks)
+        metrics = score_input(booster, calibration, valid).metrics
         return metrics | {"best_iteration": float(booster.best_iteration)}
 
     return fit_and_score
-
-
-def score_rows(
-    booster: lightgbm.Booster,
-    calibration: dict[str, Any],
-    rows: pd.DataFrame,
-    columns: Sequence[str],
-    levels: dict[str, list[str]],
-) -> ScoredRows:
-    """Calibrated probabilities and metrics of `rows` (plus the raw booster's log loss)."""
-    matrix = to_model_input(rows, columns, levels)
-    raw = booster.predict(matrix)
-    probabilities = apply_calibration(calibration, raw)
-    labels = rows[LABEL_COLUMN].to_numpy()
-    metrics = evaluate_scores(labels, probabilities)
-    metrics["uncalibrated_log_loss"] = evaluate_scores(labels, raw)["log_loss"]
-    return ScoredRows(matrix, probabilities, metrics)
 
 
 def oracle_auc(rows: pd.DataFrame, data_dir: Path, horizon_days: int) -> float | None:
@@ -296,6 +246,7 @@ def train(config: TrainConfig) -> TrainResult:
     tables = load_tables(config.data_dir, config.mapping)
     split = prepare_split(config, tables)
     levels = CategoryLevels().fit(split.fit).levels_
+    inputs = model_inputs(split, levels, config)
     ensure_experiment(config.experiment)
     mlflow.set_experiment(config.experiment)
     with mlflow.start_run(run_name=f"{config.model_name}-events") as run:
@@ -306,7 +257,7 @@ def train(config: TrainConfig) -> TrainResult:
             from training.tune import log_tuning, tune
 
             tuning = tune(
-                trial_scorer(split, levels, config),
+                trial_scorer(inputs, config),
                 config.lgbm_params,
                 model_name=config.model_name,
                 run_id=run.info.run_id,
@@ -318,11 +269,12 @@ def train(config: TrainConfig) -> TrainResult:
             config = replace(config, lgbm_params=tuning.lgbm_params)
         # The settings the final model is trained with (after tuning: the best trial's).
         mlflow.log_params(_flat_lgbm(config))
-        booster, calibration = fit_model(split, levels, config)
+        settings = boost_settings(config)
+        booster, calibration = fit_model(settings, inputs["fit"], inputs["stop"])
         logger.info("%d trees, calibration: %s", booster.best_iteration, calibration["method"])
         columns = feature_columns(config.features)
-        valid = score_rows(booster, calibration, split.valid, columns, levels)
-        test = score_rows(booster, calibration, split.test, columns, levels)
+        valid = score_input(booster, calibration, inputs["valid"])
+        test = score_input(booster, calibration, inputs["test"])
         metrics = dict(test.metrics)
         oracle = oracle_auc(split.test, Path(config.data_dir), config.horizon_days)
         if oracle is not None:
@@ -346,27 +298,6 @@ def train(config: TrainConfig) -> TrainResult:
     return TrainResult(
         run.info.run_id, version, metrics, promoted, reason, baselines, valid.metrics, tuning
     )
-
-
-def fit_calibration(
-    booster: lightgbm.Booster,
-    rows: pd.DataFrame,
-    columns: Sequence[str],
-    levels: dict[str, list[str]],
-    seed: int,
-) -> dict[str, Any]:
-    """Isotonic or Platt (chosen by cross-validated log loss) on rows the trees never saw.
-
-    The early-stopping rows serve: they only chose the number of trees, and they come after
-    the fit rows, as serving comes after training.
-    """
-    from training.calibrate import ProbabilityCalibrator
-
-    raw = booster.predict(to_model_input(rows, columns, levels))
-    calibrator = ProbabilityCalibrator("auto", seed=seed).fit(raw, rows[LABEL_COLUMN].to_numpy())
-    # Debug: every tuning trial calibrates too; the run logs the final model's method.
-    logger.debug("calibration: %s", calibrator.method_)
-    return calibrator.to_dict()
 
 
 def _compare(

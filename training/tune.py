@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from training.boost import VALID_SET
 from training.config import TUNE_METRICS
-from training.train import VALID_SET
 
 if TYPE_CHECKING:
     import lightgbm

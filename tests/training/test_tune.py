@@ -16,8 +16,9 @@ from features.bundle import download_bundle
 from features.encode import CategoryLevels, to_model_input
 from features.events import load_tables
 from features.schema import feature_columns
+from training.boost import STOP_SET, VALID_SET
 from training.config import TrainConfig, default_lgbm_params
-from training.train import STOP_SET, VALID_SET, prepare_split, train, trial_scorer
+from training.train import model_inputs, prepare_split, train, trial_scorer
 from training.tune import SHRINKAGE_STEP, PruneOnValidLoss, study_storage, tune
 
 MODEL = "tuned-test"
@@ -169,7 +170,7 @@ def test_a_pruned_trial_finishes_its_run_tagged_as_pruned(split, tracking_uri):
     mlflow.set_experiment("leadscore")
     with mlflow.start_run(run_name="prune-test") as parent:
         result = tune(
-            trial_scorer(split, levels, config),
+            trial_scorer(model_inputs(split, levels, config), config),
             config.lgbm_params,
             model_name=config.model_name,
             run_id=parent.info.run_id,
@@ -259,8 +260,9 @@ def test_watching_the_validation_rows_leaves_the_trees_unchanged(split):
     def record(key: str):
         return lambda env: seen[key].update(name for name, *_ in env.evaluation_result_list)
 
-    plain = fit_booster(split, levels, config, [record("plain")])
-    watched = fit_booster(split, levels, config, [record("watched")], watch_valid=True)
+    inputs = model_inputs(split, levels, config)
+    plain = fit_booster(inputs, config, [record("plain")])
+    watched = fit_booster(inputs, config, [record("watched")], watch_valid=True)
     assert seen == {"plain": {STOP_SET}, "watched": {STOP_SET, VALID_SET}}
     assert plain.best_iteration == watched.best_iteration
     matrix = to_model_input(split.test, list(feature_columns(config.features)), levels)
