@@ -33,7 +33,8 @@ class ModelSpec:
     feature_version: str
     feature_columns: list[str]
     categorical_levels: dict[str, list[str]]
-    # 98 ascending probabilities that cut validation scores into 99 equal groups.
+    # 98 ascending probabilities that cut held-out scores (events: validation, table: test)
+    # into 99 equal groups.
     score_cutoffs: list[float]
     horizon_days: int
     trained_at: str

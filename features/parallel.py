@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
+
+import numpy as np
 
 # Below this many events, threads cost more than they save (and small inputs stay serial).
 PARALLEL_MIN_EVENTS = 1_000_000
@@ -26,3 +29,23 @@ def run_all(tasks: Sequence[Callable[[], Any]], parallel: bool) -> list[Any]:
         return [task() for task in tasks]
     with ThreadPoolExecutor(max_workers=min(len(tasks), cores())) as pool:
         return list(pool.map(lambda task: task(), tasks))
+
+
+def map_chunks(
+    function: Callable[[np.ndarray], np.ndarray], values: np.ndarray, chunk: int
+) -> np.ndarray:
+    """int64 `function(values[i : i + chunk])` for every chunk, concatenated.
+
+    Chunks keep each step's temporary arrays in cache. Each thread fills its own run of
+    chunks, so the result does not depend on threads.
+    """
+    out = np.empty(values.size, dtype=np.int64)
+    starts = np.arange(0, values.size, chunk)
+
+    def fill(run: np.ndarray) -> None:
+        for start in run:
+            out[start : start + chunk] = function(values[start : start + chunk])
+
+    runs = np.array_split(starts, max(1, min(cores(), starts.size)))
+    run_all([partial(fill, run) for run in runs], parallel=values.size >= PARALLEL_MIN_EVENTS)
+    return out

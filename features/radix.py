@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
-from features.parallel import PARALLEL_MIN_EVENTS, cores, run_all
+from features.parallel import map_chunks
 
 _LANES = 4  # 16-bit lanes in a packed 64-bit id
 _ABSENT = np.int64(-(1 << 40))  # a lane value no vocabulary id has: any sum with it is negative
@@ -65,21 +64,13 @@ class RadixIndex:
 
     def get_indexer(self, words: np.ndarray) -> np.ndarray:
         """Vocabulary position of each packed id, -1 where it is not in the vocabulary."""
-        found = np.empty(words.size, dtype=np.int64)
-        starts = np.arange(0, words.size, _CHUNK)
-        # Each thread fills its own run of chunks: the result does not depend on threads.
-        runs = np.array_split(starts, max(1, min(cores(), starts.size)))
-        tasks = [partial(self._fill, words, found, run) for run in runs]
-        run_all(tasks, parallel=words.size >= PARALLEL_MIN_EVENTS)
-        return found
+        return map_chunks(self._find, words, _CHUNK)
 
-    def _fill(self, words: np.ndarray, found: np.ndarray, starts: np.ndarray) -> None:
+    def _find(self, words: np.ndarray) -> np.ndarray:
+        slot = self._slots(words)
         missing = self.positions.size - 1  # the slot that holds -1
-        for start in starts:
-            chunk = words[start : start + _CHUNK]
-            slot = self._slots(chunk)
-            slot[(slot < 0) | ((chunk & self.fixed_mask) != self.fixed_bits)] = missing
-            found[start : start + _CHUNK] = self.positions[slot]
+        slot[(slot < 0) | ((words & self.fixed_mask) != self.fixed_bits)] = missing
+        return self.positions[slot]
 
     def _slots(self, words: np.ndarray) -> np.ndarray:
         """Mixed-radix slot per id (negative if a lane holds a value no vocabulary id has)."""

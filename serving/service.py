@@ -146,7 +146,7 @@ class LeadScorer:
 
     @bentoml.api(route="/model")
     def model(self) -> ModelInfo:
-        """The model answering: name, version, training time, validation metrics, features."""
+        """The model answering: name, version, training time, held-out test metrics, features."""
         spec = self.bundle.spec
         levels = spec.categorical_levels
         return ModelInfo(

@@ -32,6 +32,14 @@ def default_lgbm_params() -> dict[str, Any]:
     }
 
 
+def check_tuning(trials: int, tune_metric: str) -> None:
+    """Raise a clear error for a negative trial count or a metric Optuna cannot optimise."""
+    if trials < 0:
+        raise ValueError(f"trials must be 0 or more, got {trials}")
+    if tune_metric not in TUNE_METRICS:
+        raise ValueError(f"tune_metric must be one of {sorted(TUNE_METRICS)}: {tune_metric!r}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of one training run on an events data folder or a single events file."""
@@ -62,9 +70,4 @@ class TrainConfig:
     tune_metric: str = "log_loss"
 
     def __post_init__(self) -> None:
-        if self.trials < 0:
-            raise ValueError(f"trials must be 0 or more, got {self.trials}")
-        if self.tune_metric not in TUNE_METRICS:
-            raise ValueError(
-                f"tune_metric must be one of {sorted(TUNE_METRICS)}: {self.tune_metric!r}"
-            )
+        check_tuning(self.trials, self.tune_metric)

@@ -20,7 +20,7 @@ from features.tabular import (
     prepare_tabular,
     stratified_split,
 )
-from training.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, TUNE_METRICS
+from training.config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, check_tuning
 
 # Each class needs this many rows, so that fit, early-stopping and test parts all hold some.
 MIN_CLASS_ROWS = 20
@@ -78,12 +78,7 @@ class TableConfig:
     tune_share: float = 0.2
 
     def __post_init__(self) -> None:
-        if self.trials < 0:
-            raise ValueError(f"trials must be 0 or more, got {self.trials}")
-        if self.tune_metric not in TUNE_METRICS:
-            raise ValueError(
-                f"tune_metric must be one of {sorted(TUNE_METRICS)}: {self.tune_metric!r}"
-            )
+        check_tuning(self.trials, self.tune_metric)
         if not 0 < self.tune_share < 1:
             raise ValueError(f"tune_share must be in (0, 1), got {self.tune_share}")
 

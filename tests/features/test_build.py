@@ -224,7 +224,7 @@ def test_no_events_at_all(followers, interactions):
 def test_threaded_kernels_give_the_same_table(monkeypatch, post_interactions, followers, posts):
     serial = build_follower_features(post_interactions, followers, AS_OF, posts)
     # Large inputs run kernels and lookups on threads; force that path on the small fixture.
-    for module in ("features.build", "features.aggregate", "features.hashindex"):
+    for module in ("features.build", "features.aggregate", "features.parallel"):
         monkeypatch.setattr(f"{module}.PARALLEL_MIN_EVENTS", 0)
     threaded = build_follower_features(post_interactions, followers, AS_OF, posts)
     pd.testing.assert_frame_equal(threaded, serial)
