@@ -27,14 +27,11 @@ from features.schema import (
 )
 from training import registry
 from training.boost import (
-    STOP_SET,
-    VALID_SET,
     BoostSettings,
     Labelled,
     ScoredRows,
     fit_model,
     score_input,
-    train_booster,
 )
 from training.compare import MODEL_NAME, compare_and_report, score_baselines
 from training.config import TrainConfig
@@ -100,21 +97,6 @@ def boost_settings(config: TrainConfig) -> BoostSettings:
         feature_names=list(columns),
         categorical=[columns.index(c) for c in CATEGORICAL_COLUMNS],
     )
-
-
-def fit_booster(
-    inputs: dict[str, Labelled],
-    config: TrainConfig,
-    callbacks: Sequence[Callable[..., None]] = (),
-    watch_valid: bool = False,
-) -> lightgbm.Booster:
-    """LightGBM on the fit rows, stopped early on the later stop rows.
-
-    With `watch_valid`, the validation rows are evaluated every iteration (as VALID_SET) for
-    `callbacks`; early stopping never looks at them, so the trees are the same.
-    """
-    watched = {STOP_SET: inputs["stop"]} | ({VALID_SET: inputs["valid"]} if watch_valid else {})
-    return train_booster(boost_settings(config), inputs["fit"], watched, callbacks)
 
 
 def trial_scorer(inputs: dict[str, Labelled], config: TrainConfig) -> FitAndScore:

@@ -251,7 +251,8 @@ def test_the_pruning_callback_needs_the_validation_log_loss():
 
 @pytest.mark.slow
 def test_watching_the_validation_rows_leaves_the_trees_unchanged(split):
-    from training.train import fit_booster
+    from training.boost import train_booster
+    from training.train import boost_settings
 
     config = _config(Path("."))
     levels = CategoryLevels().fit(split.fit).levels_
@@ -260,9 +261,10 @@ def test_watching_the_validation_rows_leaves_the_trees_unchanged(split):
     def record(key: str):
         return lambda env: seen[key].update(name for name, *_ in env.evaluation_result_list)
 
-    inputs = model_inputs(split, levels, config)
-    plain = fit_booster(inputs, config, [record("plain")])
-    watched = fit_booster(inputs, config, [record("watched")], watch_valid=True)
+    inputs, settings = model_inputs(split, levels, config), boost_settings(config)
+    fit, stop, valid = inputs["fit"], inputs["stop"], inputs["valid"]
+    plain = train_booster(settings, fit, {STOP_SET: stop}, [record("plain")])
+    watched = train_booster(settings, fit, {STOP_SET: stop, VALID_SET: valid}, [record("watched")])
     assert seen == {"plain": {STOP_SET}, "watched": {STOP_SET, VALID_SET}}
     assert plain.best_iteration == watched.best_iteration
     matrix = to_model_input(split.test, list(feature_columns(config.features)), levels)
