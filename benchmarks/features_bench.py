@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.aggregate import (
+from features.build import build_follower_features, recency_columns, total_events
+from features.kernels.aggregate import (
     MICROS_PER_DAY,
     N_TYPES,
     NEVER,
@@ -22,8 +23,7 @@ from features.aggregate import (
     window_counts,
     youngest_age_by_type,
 )
-from features.build import build_follower_features, recency_columns, total_events
-from features.parallel import PARALLEL_MIN_EVENTS, cores, run_all
+from features.kernels.parallel import PARALLEL_MIN_EVENTS, cores, run_all
 from features.schema import ALL_EVENT_TYPES, DEFAULT_FEATURE_CONFIG, ENTITY_KEY, count_column
 
 WINDOWS = DEFAULT_FEATURE_CONFIG.windows_days
@@ -33,8 +33,8 @@ TABLES = ("followers", "posts", "interactions")
 
 def _simulate(followers: int, days: int, seed: int, out: Path) -> None:
     """Child process: simulate, validate and write the three tables the features read."""
-    from features.events import validate_followers, validate_interactions, validate_posts
-    from features.simulate import SimulationConfig, simulate_audience
+    from features.events.load import validate_followers, validate_interactions, validate_posts
+    from simulator.audience import SimulationConfig, simulate_audience
 
     started = time.perf_counter()
     audience = simulate_audience(SimulationConfig(n_followers=followers, days=days, seed=seed))

@@ -20,9 +20,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from features.audit import apply_audit, audit_leakage
-from features.encode import CategoryLevels, to_model_input
-from features.tabular import (
+from features.tabular.spec import (
     TabularSpec,
     infer_tabular_spec,
     load_table,
@@ -30,7 +28,9 @@ from features.tabular import (
     prepare_tabular,
     stratified_split,
 )
-from training.table_data import default_table_params
+from serving.model.encode import CategoryLevels, to_model_input
+from training.audit import apply_audit, audit_leakage
+from training.sources.table import default_table_params
 
 LEADS_PATH = Path("/work/shared/data/Leads.csv")
 LEADS_SHA256 = "1426dffd94246b8c7f08d1080d9c04115a0c4b67eadcba1ed9d2fa10d3762802"

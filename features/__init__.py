@@ -1,1 +1,1 @@
-"""features package."""
+"""What a feature is: reading and validating inputs, point-in-time features, lead tables."""

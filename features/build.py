@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from features.aggregate import (
+from features.kernels.aggregate import (
     MICROS_PER_DAY,
     DailyRhythm,
     EventCodes,
@@ -20,8 +20,8 @@ from features.aggregate import (
     window_counts,
     youngest_age_by_type,
 )
-from features.content import content_columns
-from features.parallel import PARALLEL_MIN_EVENTS, run_all
+from features.kernels.content import content_columns
+from features.kernels.parallel import PARALLEL_MIN_EVENTS, run_all
 from features.schema import (
     ALL_EVENT_TYPES,
     CATEGORICAL_COLUMNS,

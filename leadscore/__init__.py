@@ -1,1 +1,1 @@
-"""leadscore package."""
+"""The leadscore command line."""

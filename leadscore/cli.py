@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.console import Console
 
-from features.runtime import disable_telemetry
+from serving.telemetry import disable_telemetry
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import pandas as pd
 
-    from features.mapping import EventLogMapping
+    from features.events.mapping import EventLogMapping
+    from training.run import TrainResult
     from training.table import TableResult
-    from training.train import TrainResult
     from training.tune import TuneResult
 
 app = typer.Typer(
@@ -116,7 +116,7 @@ def _fail(message: str) -> None:
 def _mapping(
     columns: str | None, event_types: str | None, conversion: str | None, unit: str | None
 ) -> EventLogMapping | None:
-    from features.mapping import make_mapping
+    from features.events.mapping import make_mapping
 
     try:
         return make_mapping(columns, event_types, conversion, unit)
@@ -142,7 +142,7 @@ def simulate(
     horizon: Annotated[int, typer.Option(min=1, help="Horizon of the oracle, in days.")] = 28,
 ) -> None:
     """Simulate a social audience: followers, posts, interactions, conversions and the oracle."""
-    from features.simulate import SimulationConfig, simulate_audience, write_audience
+    from simulator.audience import SimulationConfig, simulate_audience, write_audience
 
     config = SimulationConfig(
         n_followers=followers, days=days, seed=seed, start=start, horizon_days=horizon
@@ -168,7 +168,7 @@ def features(
 ) -> None:
     """Write the point-in-time feature table of every follower as of a date."""
     from features.build import build_follower_features
-    from features.events import load_tables
+    from features.events.load import load_tables
     from features.io import write_table
     from features.labels import select_snapshot_followers
 
@@ -230,7 +230,7 @@ def train(
         )
         return
     from training.config import TrainConfig
-    from training.train import train as run_training
+    from training.run import train as run_training
 
     mapping = _mapping(column_map, event_map, conversion_event, time_unit)
     uri = _tracking()

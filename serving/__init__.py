@@ -1,1 +1,1 @@
-"""serving package."""
+"""Scores over HTTP and in batch, from a registered model."""

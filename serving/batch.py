@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from features.build import build_follower_features, to_utc_timestamp
-from features.bundle import ScoringBundle
-from features.events import load_tables
+from features.events.load import load_tables
+from features.events.mapping import EventLogMapping
 from features.labels import select_snapshot_followers
-from features.mapping import EventLogMapping
-from features.tabular import load_table
+from features.tabular.spec import load_table
+from serving.model.bundle import ScoringBundle
 from serving.scoring import DEFAULT_REASONS, score_features
 
 logger = logging.getLogger(__name__)

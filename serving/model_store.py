@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from features.bundle import ScoringBundle, download_bundle
+from serving.model.bundle import ScoringBundle, download_bundle
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from features.events import normalize_profiles, validate_interactions, validate_posts
+from features.events.load import normalize_profiles, validate_interactions, validate_posts
 from features.schema import ENTITY_KEY
 from serving.schemas import Event, Post, Profile
 

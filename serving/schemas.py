@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from features.bundle import ModelSpec
 from features.schema import DEFAULT_FEATURE_CONFIG, feature_groups
-from features.tabular import TabularSpec
+from features.tabular.spec import TabularSpec
+from serving.model.bundle import ModelSpec
 
 FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
 _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from features.bundle import ScoringBundle, score_from_probability, tier_from_score
 from features.catalogue import explain
-from features.table_phrases import say_table_value
+from features.tabular.phrases import say_table_value
+from serving.model.bundle import ScoringBundle, score_from_probability, tier_from_score
 
 SCORE_COLUMNS: tuple[str, ...] = (
     "follower_id",

@@ -11,7 +11,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from features.runtime import disable_telemetry
+from serving.telemetry import disable_telemetry
 
 # The switches must be set before BentoML is imported, whoever starts the service.
 disable_telemetry()
@@ -21,7 +21,7 @@ import pandas as pd
 from bentoml.exceptions import InvalidArgument, NotFound
 
 from features.build import build_follower_features
-from features.bundle import ModelSpec, find_bundle_dir, load_bundle, load_spec
+from serving.model.bundle import ModelSpec, find_bundle_dir, load_bundle, load_spec
 from serving.requests import (
     events_to_frame,
     followers_to_score,

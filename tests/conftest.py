@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.events import validate_conversions, validate_followers, validate_interactions
-from features.runtime import disable_telemetry
+from features.events.load import validate_conversions, validate_followers, validate_interactions
+from serving.telemetry import disable_telemetry
 
 disable_telemetry()
 # Tests never touch the user's stores: BentoML and MLflow get throw-away homes before use.
@@ -112,7 +112,7 @@ def conversions() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def audience_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated audience written as Parquet (shared by the slow tests)."""
-    from features.simulate import SimulationConfig, simulate_audience, write_audience
+    from simulator.audience import SimulationConfig, simulate_audience, write_audience
 
     out = tmp_path_factory.mktemp("audience")
     write_audience(simulate_audience(SimulationConfig(n_followers=4000, days=240, seed=7)), out)
@@ -137,7 +137,7 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 def trained(audience_dir: Path, tracking_uri: str):
     """One training run on the small audience, registered and promoted in the test store."""
     from training.config import TrainConfig
-    from training.train import train
+    from training.run import train
 
     return train(TrainConfig(data_dir=audience_dir, num_boost_round=300))
 
@@ -197,7 +197,7 @@ def crm_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def fast_table_config(table: Path, **changes):
     """A quick table run: a few hundred trees at most, one thread (the CI box is shared)."""
-    from training.table_data import TableConfig, default_table_params
+    from training.sources.table import TableConfig, default_table_params
 
     params = default_table_params() | {"learning_rate": 0.1, "num_threads": 1}
     settings = {

@@ -1,1 +1,1 @@
-"""training package."""
+"""One training run for every data source: fit, judge, log, register, promote."""

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from features.encode import CategoryLevels, to_model_input
 from features.schema import (
     DEFAULT_FEATURE_CONFIG,
     EVENT_POINTS,
@@ -17,6 +16,7 @@ from features.schema import (
     FeatureConfig,
     count_column,
 )
+from serving.model.encode import CategoryLevels, to_model_input
 from training.calibrate import ProbabilityCalibrator
 
 if TYPE_CHECKING:

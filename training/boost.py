@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from features.calibration import apply_calibration
+from serving.model.calibration import apply_calibration
 from training.evaluate import evaluate_scores
 
 if TYPE_CHECKING:

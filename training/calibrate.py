@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from features.calibration import EPSILON, apply_calibration, logit
+from serving.model.calibration import EPSILON, apply_calibration, logit
 
-# Re-exported: the fitted form is applied by features.calibration, which serving can import.
+# Re-exported: the fitted form is applied by serving.model.calibration, which serving can import.
 __all__ = ["EPSILON", "ProbabilityCalibrator", "apply_calibration", "cross_validated_log_loss"]
 
 METHODS: tuple[str, ...] = ("isotonic", "platt")

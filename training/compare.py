@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from features.schema import CATEGORICAL_COLUMNS, FeatureConfig
-from training.dataset import TimeSplit
 from training.evaluate import evaluate_scores
+from training.sources.snapshots import TimeSplit
 
 MODEL_NAME = "LightGBM (calibrated)"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from features.mapping import EventLogMapping
+from features.events.mapping import EventLogMapping
 from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 
 DEFAULT_MODEL_NAME = "lead-scorer"

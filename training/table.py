@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from features.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
-from features.encode import CategoryLevels
-from features.table_phrases import TablePhrases
-from features.tabular import TABLE_VERSION
+from features.tabular.phrases import TablePhrases
+from features.tabular.spec import TABLE_VERSION
+from serving.model.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
+from serving.model.encode import CategoryLevels
 from training.boost import fit_model
 from training.compare import MODEL_NAME, compare_and_report
-from training.table_data import (
+from training.sources.table import (
     TableConfig,
     TableData,
     kept_columns,

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from features.encode import to_model_input
+from serving.model.encode import to_model_input
 from training.boost import BoostSettings, Labelled, ScoredRows, score_input
-from training.table_data import TableConfig, TableData
+from training.sources.table import TableConfig, TableData
 
 if TYPE_CHECKING:
     import lightgbm

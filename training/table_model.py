@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from features.bundle import ModelSpec, ScoringBundle
-from features.tabular import TABLE_VERSION, TabularSpec
+from features.tabular.spec import TABLE_VERSION, TabularSpec
+from serving.model.bundle import ModelSpec, ScoringBundle
 from training import registry
 from training.evaluate import evaluate_scores
-from training.table_data import TableConfig, TableData, kept_columns, named_parts
+from training.sources.table import TableConfig, TableData, kept_columns, named_parts
 
 if TYPE_CHECKING:
     from mlflow.types import Schema
@@ -54,9 +54,9 @@ def log_table_model(bundle: ScoringBundle, rows: pd.DataFrame) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    from features.bundle import save_bundle
-    from features.pyfunc import LeadScorerModel
-    from training.train import PIP_REQUIREMENTS
+    from serving.model.bundle import save_bundle
+    from serving.model.pyfunc import LeadScorerModel
+    from training.run import PIP_REQUIREMENTS
 
     example = table_example(bundle, rows)
     signature = ModelSignature(
@@ -79,7 +79,7 @@ def table_version_tags(
     config: TableConfig, data: TableData, metrics: dict[str, float]
 ) -> dict[str, str]:
     """What a registered table version carries: mode, data, split, exclusions and test metrics."""
-    from training.train import data_fingerprint
+    from training.run import data_fingerprint
 
     audit = data.audit.loc[data.audit["action"] == "excluded", "column"].tolist()
     return {
@@ -142,7 +142,7 @@ def promote_if_better(
     The champion scores the same test rows (as read from the table; `labels` are their 0/1
     targets). A champion of another mode or other columns is never replaced automatically.
     """
-    from features.bundle import download_bundle
+    from serving.model.bundle import download_bundle
 
     name = config.model_name
     current = registry.champion_version(name)
@@ -168,7 +168,7 @@ def _split_note(name: str, version: str, config: TableConfig) -> str:
     """A warning when the champion learnt from another file or split: it may know these rows."""
     from mlflow import MlflowClient
 
-    from training.train import data_fingerprint
+    from training.run import data_fingerprint
 
     tags = MlflowClient().get_model_version(name, version).tags
     same_data = tags.get("data_fingerprint") == data_fingerprint(Path(config.table_path))
@@ -181,7 +181,7 @@ def log_run_inputs(config: TableConfig, data: TableData) -> None:
     """Parameters, tags, the table spec and the leakage audit of the run."""
     import mlflow
 
-    from training.train import data_fingerprint
+    from training.run import data_fingerprint
 
     rows = {f"{name}_rows": len(part) for name, part in named_parts(data)}
     mlflow.log_params(table_params(config) | rows)

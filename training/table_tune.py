@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from features.encode import CategoryLevels
-from features.tabular import stratified_split
+from features.tabular.spec import stratified_split
+from serving.model.encode import CategoryLevels
 from training.boost import fit_model
-from training.table_data import TableConfig, TableData
+from training.sources.table import TableConfig, TableData
 from training.table_fit import score_table, table_input, table_settings
 from training.tune import FitAndScore, TuneResult, log_tuning, tune
 

@@ -150,7 +150,7 @@ def test_decayed_scores_weigh_points_by_age(interactions, followers):
 
 
 def test_unfollow_takes_points_away(followers):
-    from features.events import validate_interactions
+    from features.events.load import validate_interactions
 
     events = validate_interactions(
         pd.DataFrame(
@@ -224,7 +224,7 @@ def test_no_events_at_all(followers, interactions):
 def test_threaded_kernels_give_the_same_table(monkeypatch, post_interactions, followers, posts):
     serial = build_follower_features(post_interactions, followers, AS_OF, posts)
     # Large inputs run kernels and lookups on threads; force that path on the small fixture.
-    for module in ("features.build", "features.aggregate", "features.parallel"):
+    for module in ("features.build", "features.kernels.aggregate", "features.kernels.parallel"):
         monkeypatch.setattr(f"{module}.PARALLEL_MIN_EVENTS", 0)
     threaded = build_follower_features(post_interactions, followers, AS_OF, posts)
     pd.testing.assert_frame_equal(threaded, serial)
@@ -232,7 +232,7 @@ def test_threaded_kernels_give_the_same_table(monkeypatch, post_interactions, fo
 
 @pytest.mark.parametrize("windows", [(7, 30, 90), (30, 7), (1, 1, 400)])
 def test_window_count_kernel_matches_a_direct_count(windows):
-    from features.aggregate import MICROS_PER_DAY, N_TYPES, EventCodes, window_counts
+    from features.kernels.aggregate import MICROS_PER_DAY, N_TYPES, EventCodes, window_counts
 
     rng = np.random.default_rng(5)
     n, size = 50, 5000

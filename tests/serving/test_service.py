@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.events import load_tables
+from features.events.load import load_tables
 from serving.batch import score_data_dir
 from serving.model_store import load_registered
 

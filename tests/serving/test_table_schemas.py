@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from features.bundle import ModelSpec
-from features.tabular import TabularSpec, prepare_tabular
+from features.tabular.spec import TabularSpec, prepare_tabular
+from serving.model.bundle import ModelSpec
 from serving.requests import records_to_table
 from serving.schemas import table_record_model
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.bundle import download_bundle
 from serving.batch import score_table
+from serving.model.bundle import download_bundle
 from tests.conftest import CRM_MODEL, make_crm_table
 
 pytestmark = pytest.mark.slow

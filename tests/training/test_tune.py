@@ -12,13 +12,13 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
-from features.bundle import download_bundle
-from features.encode import CategoryLevels, to_model_input
-from features.events import load_tables
+from features.events.load import load_tables
 from features.schema import feature_columns
+from serving.model.bundle import download_bundle
+from serving.model.encode import CategoryLevels, to_model_input
 from training.boost import STOP_SET, VALID_SET
 from training.config import TrainConfig, default_lgbm_params
-from training.train import model_inputs, prepare_split, train, trial_scorer
+from training.run import model_inputs, prepare_split, train, trial_scorer
 from training.tune import SHRINKAGE_STEP, PruneOnValidLoss, study_storage, tune
 
 MODEL = "tuned-test"
@@ -252,7 +252,7 @@ def test_the_pruning_callback_needs_the_validation_log_loss():
 @pytest.mark.slow
 def test_watching_the_validation_rows_leaves_the_trees_unchanged(split):
     from training.boost import train_booster
-    from training.train import boost_settings
+    from training.run import boost_settings
 
     config = _config(Path("."))
     levels = CategoryLevels().fit(split.fit).levels_

@@ -1,0 +1,1 @@
+"""Event logs in: read, mapped onto the contract, validated and deduplicated."""

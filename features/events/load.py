@@ -1,0 +1,287 @@
+"""Load and validate the input tables; every check names the column or row at fault."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.events.dedupe import repeated_rows
+from features.events.mapping import (
+    EventLogMapping,
+    derive_followers,
+    first_conversions,
+    map_tables,
+)
+from features.schema import (
+    ALL_EVENT_TYPES,
+    CONVERSIONS_OPTIONAL,
+    CONVERSIONS_REQUIRED,
+    EVENT_TYPES,
+    FOLLOWERS_OPTIONAL,
+    FOLLOWERS_REQUIRED,
+    INTERACTIONS_OPTIONAL,
+    INTERACTIONS_REQUIRED,
+    OTHER_EVENT,
+    POSTS_OPTIONAL,
+    POSTS_REQUIRED,
+)
+
+logger = logging.getLogger(__name__)
+
+TABLE_NAMES: tuple[str, ...] = ("followers", "posts", "interactions", "conversions")
+EVENT_TYPE_DTYPE = pd.CategoricalDtype(list(ALL_EVENT_TYPES))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The validated input tables of one data folder or events file; `posts`, `conversions` may
+    be absent."""
+
+    followers: pd.DataFrame
+    interactions: pd.DataFrame
+    posts: pd.DataFrame | None = None
+    conversions: pd.DataFrame | None = None
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read one Parquet or CSV file."""
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise ValueError(f"{path}: unsupported file type (use .parquet or .csv)")
+
+
+def find_table(data_dir: Path, name: str) -> Path | None:
+    """Return `<name>.parquet` or `<name>.csv` inside `data_dir`, if either exists."""
+    for suffix in (".parquet", ".csv"):
+        path = data_dir / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def read_tables(data: Path) -> dict[str, pd.DataFrame | None]:
+    """Raw tables by name: a folder's tables, or one events file as the interactions."""
+    data = Path(data)
+    if data.is_file():
+        return dict.fromkeys(TABLE_NAMES) | {"interactions": read_table(data)}
+    if not data.is_dir():
+        raise ValueError(f"data {data} does not exist (give a folder or a .csv/.parquet file)")
+    paths = {name: find_table(data, name) for name in TABLE_NAMES}
+    if paths["interactions"] is None:
+        missing = [name for name in ("followers", "interactions") if paths[name] is None]
+        raise ValueError(
+            f"{data}: " + " and ".join(f"no {name}.parquet or {name}.csv" for name in missing)
+        )
+    return {name: None if path is None else read_table(path) for name, path in paths.items()}
+
+
+def load_tables(data: Path, mapping: EventLogMapping | None = None) -> Tables:
+    """Read, map and validate a data folder or a single events file.
+
+    Args:
+        data: a folder with interactions (followers, posts and conversions optional), or one
+            .csv/.parquet events file taken as the interactions.
+        mapping: how a foreign event log maps onto our columns and event types. Without a
+            followers table, followers are derived from the events (see features.events.mapping).
+    """
+    mapping = mapping or EventLogMapping()
+    raw = read_tables(Path(data))
+    derive_conversions = raw["conversions"] is None and mapping.conversion_event is not None
+    frames = map_tables(raw, mapping)
+    interactions = validate_interactions(frames["interactions"])
+    conversions = frames["conversions"]
+    if conversions is not None:
+        conversions = validate_conversions(conversions)
+        if derive_conversions:
+            conversions = first_conversions(conversions)
+    followers = frames["followers"]
+    if followers is None:
+        followers = derive_followers(interactions, conversions)
+    return Tables(
+        followers=validate_followers(followers),
+        interactions=interactions,
+        posts=None if frames["posts"] is None else validate_posts(frames["posts"]),
+        conversions=conversions,
+    )
+
+
+def _require_columns(frame: pd.DataFrame, required: Sequence[str], table: str) -> None:
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{table}: missing required column(s) {', '.join(missing)}")
+
+
+def _add_optional(frame: pd.DataFrame, optional: Sequence[str]) -> pd.DataFrame:
+    absent = {column: pd.NA for column in optional if column not in frame.columns}
+    return frame.assign(**absent) if absent else frame
+
+
+def parse_utc(values: pd.Series, column: str, table: str) -> pd.Series:
+    """Parse timestamps to UTC (naive ones are taken as UTC); name the first bad row."""
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise ValueError(f"{table}: row {row}: column {column}: bad timestamp {values.iloc[row]!r}")
+    return parsed.astype("datetime64[us, UTC]")
+
+
+def _require_values(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    for column in columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            raise ValueError(f"{table}: row {missing.nonzero()[0][0]}: column {column} is empty")
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    # Ids are compared as text everywhere, so 17 and "17" are the same follower.
+    return values.astype("str")
+
+
+# Real exports repeat rows (overlapping pages, retried pulls): rows equal on all of these are
+# one event. Any event_id is left out because such repeats often carry a fresh one.
+DUPLICATE_KEY: tuple[str, ...] = ("follower_id", "event_type", "occurred_at", "post_id", "value")
+
+
+def _optional_ids(values: pd.Series) -> pd.Series:
+    """Ids as text with missing kept missing; whole floats lose their ".0" (CSV reads 7 as 7.0)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if (whole == np.floor(whole)).all():
+            values = values.astype("Int64")
+    return values.astype("str")
+
+
+def _event_types(values: pd.Series) -> pd.Categorical:
+    """Types folded to lower case as EVENT_TYPE_DTYPE; unknown types become "other".
+
+    Each distinct spelling is normalised once, not once per event (exports repeat a dozen
+    spellings millions of times).
+    """
+    codes, spellings = pd.factorize(values)
+    names = pd.Index(spellings).astype("str").str.strip().str.lower()
+    known = pd.Index(EVENT_TYPES).get_indexer(names)
+    unknown = known < 0
+    if unknown.any():
+        count = int(np.isin(codes, np.flatnonzero(unknown)).sum())
+        examples = sorted(set(names[unknown]))[:5]
+        logger.info("%d events of unknown type %s counted as other", count, examples)
+    new_codes = np.where(unknown, ALL_EVENT_TYPES.index(OTHER_EVENT), known)
+    return pd.Categorical.from_codes(new_codes[codes], dtype=EVENT_TYPE_DTYPE)
+
+
+def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked interactions frame; unknown event types become "other".
+
+    Exact repeats (equal on DUPLICATE_KEY after normalising) are dropped, keeping the first,
+    and the index is renumbered.
+    """
+    _require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
+    _require_values(interactions, INTERACTIONS_REQUIRED, "interactions")
+    events = _add_optional(interactions.reset_index(drop=True), INTERACTIONS_OPTIONAL)
+    value = pd.to_numeric(events["value"], errors="coerce").astype("float64")
+    events = events.assign(
+        follower_id=_ids(events["follower_id"]),
+        event_type=_event_types(events["event_type"]),
+        occurred_at=parse_utc(events["occurred_at"], "occurred_at", "interactions"),
+        post_id=_optional_ids(events["post_id"]),
+        value=value,
+    )
+    repeated = repeated_rows(events, DUPLICATE_KEY)
+    if repeated.any():
+        logger.info("%d exact duplicate events dropped", repeated.sum())
+        events = events.loc[~repeated].reset_index(drop=True)
+    return events
+
+
+def validate_posts(posts: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked posts frame: unique text ids, UTC times, lower-case formats.
+
+    A missing or blank campaign means the post is not part of a campaign.
+    """
+    _require_columns(posts, POSTS_REQUIRED, "posts")
+    _require_values(posts, POSTS_REQUIRED, "posts")
+    frame = _add_optional(posts.reset_index(drop=True), POSTS_OPTIONAL)
+    post_id = _optional_ids(frame["post_id"])
+    duplicated = post_id.duplicated().to_numpy()
+    if duplicated.any():
+        row = duplicated.nonzero()[0][0]
+        raise ValueError(f"posts: row {row}: duplicate post_id {post_id.iloc[row]!r}")
+    campaign = frame["campaign"].astype("str").str.strip()
+    return frame.assign(
+        post_id=post_id,
+        published_at=parse_utc(frame["published_at"], "published_at", "posts"),
+        format=frame["format"].astype("str").str.strip().str.lower(),
+        campaign=campaign.where(campaign != ""),
+    )
+
+
+def validate_followers(followers: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked followers frame with all optional profile columns present."""
+    _require_columns(followers, FOLLOWERS_REQUIRED, "followers")
+    _require_values(followers, FOLLOWERS_REQUIRED, "followers")
+    profiles = normalize_profiles(followers)
+    duplicated = profiles["follower_id"].duplicated().to_numpy()
+    if duplicated.any():
+        row = duplicated.nonzero()[0][0]
+        follower_id = profiles["follower_id"].iloc[row]
+        raise ValueError(f"followers: row {row}: duplicate follower_id {follower_id!r}")
+    return profiles
+
+
+def normalize_profiles(followers: pd.DataFrame) -> pd.DataFrame:
+    """Profile columns in their canonical form; absent optional columns become missing."""
+    profiles = _add_optional(followers.reset_index(drop=True), FOLLOWERS_OPTIONAL)
+    if "platform" not in profiles:
+        profiles = profiles.assign(platform=pd.NA)
+    if "followed_at" not in profiles:
+        profiles = profiles.assign(followed_at=pd.NaT)
+    return profiles.assign(
+        follower_id=_ids(profiles["follower_id"]),
+        platform=profiles["platform"].astype("str").str.strip().str.lower(),
+        followed_at=parse_utc(profiles["followed_at"], "followed_at", "followers"),
+        country=profiles["country"].astype("str"),
+        follower_count=_numeric(profiles["follower_count"], "follower_count"),
+        following_count=_numeric(profiles["following_count"], "following_count"),
+        is_business=_flag(profiles["is_business"]),
+    )
+
+
+def _numeric(values: pd.Series, column: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise ValueError(
+            f"followers: row {row}: column {column}: not a number {values.iloc[row]!r}"
+        )
+    return numbers
+
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """Yes/no values as 1.0/0.0, missing or unrecognised as NaN (missing is information)."""
+    text = values.astype("str").str.strip().str.lower()
+    flags = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+    return pd.Series(flags, index=values.index, dtype="float64")
+
+
+def validate_conversions(conversions: pd.DataFrame) -> pd.DataFrame:
+    """Return a new, checked conversions frame."""
+    _require_columns(conversions, CONVERSIONS_REQUIRED, "conversions")
+    _require_values(conversions, CONVERSIONS_REQUIRED, "conversions")
+    frame = _add_optional(conversions.reset_index(drop=True), CONVERSIONS_OPTIONAL)
+    return frame.assign(
+        follower_id=_ids(frame["follower_id"]),
+        converted_at=parse_utc(frame["converted_at"], "converted_at", "conversions"),
+    )

@@ -1,0 +1,1 @@
+"""NumPy kernels over integer-coded events: counts, recency, rhythm, content, id lookups."""

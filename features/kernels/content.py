@@ -1,0 +1,95 @@
+"""Content affinity: which posts and what kind of posts a follower engages with, before `as_of`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.events.load import validate_posts
+from features.kernels.aggregate import MICROS_PER_DAY, EventCodes, count_distinct, ratio, to_micros
+from features.kernels.ids import factorize_ids, lookup_codes
+from features.schema import ALL_EVENT_TYPES, VIDEO_FORMATS, FeatureConfig
+
+_VIEW = ALL_EVENT_TYPES.index("view")
+
+
+def content_columns(
+    interactions: pd.DataFrame,
+    events: EventCodes,
+    posts: pd.DataFrame | None,
+    as_of_us: int,
+    config: FeatureConfig,
+) -> dict[str, np.ndarray]:
+    """Distinct posts engaged (long window) and content affinity (mid window).
+
+    Affinity rule: only posts published before as_of count as known (a later row of the posts
+    table cannot leak in), and shares are over interactions with known posts. Without a posts
+    table every affinity column is NaN; with one, a follower without interactions with known
+    posts gets NaN shares, 0 watch seconds and a NaN mean watch time.
+    """
+    recent = events.within(config.long_days)
+    if "post_id" in interactions:
+        codes, holders = factorize_ids(interactions["post_id"], recent.positions)
+    else:
+        codes, holders = np.full(recent.rows.size, -1, dtype=np.int64), np.empty(0, np.int64)
+    engaged = count_distinct(recent.rows, codes, holders.size, events.n_followers)
+    columns = {f"n_posts_engaged_{config.long_days}d": engaged}
+    if posts is None:
+        names = ("campaign_share", "video_share", "video_watch_seconds", "video_watch_mean")
+        missing = np.full(engaged.size, np.nan)
+        return columns | {f"{name}_{config.mid_days}d": missing.copy() for name in names}
+    known = _known_posts(posts, as_of_us)
+    post_row = np.full(codes.size, -1, dtype=np.int64)
+    if holders.size:
+        # Look up each distinct post once, not once per event.
+        ids = interactions["post_id"].iloc[recent.positions[np.maximum(holders, 0)]]
+        post_row = np.where(codes >= 0, lookup_codes(ids, known.index)[codes], -1)
+    return columns | _affinity(interactions, recent, post_row, known, config.mid_days)
+
+
+def _known_posts(posts: pd.DataFrame, as_of_us: int) -> pd.DataFrame:
+    """Posts published before as_of, indexed by post_id, with boolean campaign and video flags."""
+    posts = validate_posts(posts)
+    posts = posts.loc[to_micros(posts["published_at"]) < as_of_us]
+    return pd.DataFrame(
+        {
+            "campaign": posts["campaign"].notna().to_numpy(),
+            "video": posts["format"].isin(VIDEO_FORMATS).to_numpy(),
+        },
+        index=pd.Index(posts["post_id"], name="post_id"),
+    )
+
+
+def _affinity(
+    interactions: pd.DataFrame,
+    recent: EventCodes,
+    post_row: np.ndarray,
+    known: pd.DataFrame,
+    mid: int,
+) -> dict[str, np.ndarray]:
+    """Campaign and video shares, and video watch time, over interactions with known posts."""
+    n = recent.n_followers
+    chosen = np.flatnonzero((recent.age <= mid * MICROS_PER_DAY) & (post_row >= 0))
+    rows, post = recent.rows[chosen], post_row[chosen]
+    video = known["video"].to_numpy()[post]
+    watched = np.flatnonzero(video & (recent.types[chosen] == _VIEW))
+    seconds = _values(interactions)[recent.positions[chosen[watched]]]
+    timed = ~np.isnan(seconds)
+    viewers = rows[watched][timed]
+    watch = np.bincount(viewers, weights=seconds[timed], minlength=n)
+    on_known = np.bincount(rows, minlength=n)
+    campaign = np.bincount(rows, weights=known["campaign"].to_numpy()[post], minlength=n)
+    return {
+        f"campaign_share_{mid}d": ratio(campaign, on_known),
+        f"video_share_{mid}d": ratio(np.bincount(rows, weights=video, minlength=n), on_known),
+        f"video_watch_seconds_{mid}d": watch,
+        f"video_watch_mean_{mid}d": ratio(watch, np.bincount(viewers, minlength=n)),
+    }
+
+
+def _values(interactions: pd.DataFrame) -> np.ndarray:
+    """The events' `value` (watch seconds) as float64, NaN where missing."""
+    if "value" not in interactions:
+        return np.full(len(interactions), np.nan)
+    values = pd.to_numeric(interactions["value"], errors="coerce")
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)

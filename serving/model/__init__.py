@@ -1,0 +1,1 @@
+"""The model artifact that training writes and serving reads."""

@@ -1,0 +1,29 @@
+"""The MLflow pyfunc face of a bundle, so `mlflow.pyfunc.load_model` gives probabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+
+from serving.model.bundle import ScoringBundle, load_bundle
+
+
+class LeadScorerModel(mlflow.pyfunc.PythonModel):
+    """Predicts the probability of converting from feature records (events mode) or table rows.
+
+    A table-mode model reads the table's own columns, id included, prepared as in training.
+    """
+
+    def load_context(self, context: Any) -> None:
+        self.bundle: ScoringBundle = load_bundle(context.artifacts["bundle"])
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        frame = pd.DataFrame(model_input)
+        if self.bundle.spec.mode == "table":
+            frame = self.bundle.table_features(frame)
+        probability = self.bundle.predict_proba(frame)
+        return pd.DataFrame({"probability": probability})

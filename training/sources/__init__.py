@@ -1,0 +1,1 @@
+"""What differs per kind of training data, behind one small interface."""
