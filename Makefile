@@ -28,6 +28,7 @@ serve:
 test: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 	$(UV) run pytest
 
 lint:

@@ -34,7 +34,8 @@ TABLES = ("followers", "posts", "interactions")
 def _simulate(followers: int, days: int, seed: int, out: Path) -> None:
     """Child process: simulate, validate and write the three tables the features read."""
     from features.events.load import validate_followers, validate_interactions, validate_posts
-    from simulator.audience import SimulationConfig, simulate_audience
+    from simulator.audience import simulate_audience
+    from simulator.config import SimulationConfig
 
     started = time.perf_counter()
     audience = simulate_audience(SimulationConfig(n_followers=followers, days=days, seed=seed))

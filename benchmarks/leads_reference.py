@@ -20,17 +20,16 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from features.io import read_table
 from features.tabular.spec import (
     TabularSpec,
     infer_tabular_spec,
-    load_table,
     make_tabular_target,
     prepare_tabular,
-    stratified_split,
 )
 from serving.model.encode import CategoryLevels, to_model_input
 from training.audit import apply_audit, audit_leakage
-from training.sources.table import default_table_params
+from training.sources.table import stratified_split, table_lgbm_params
 
 LEADS_PATH = Path("/work/shared/data/Leads.csv")
 LEADS_SHA256 = "1426dffd94246b8c7f08d1080d9c04115a0c4b67eadcba1ed9d2fa10d3762802"
@@ -59,7 +58,7 @@ SETTINGS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 SEED = 42
 # The settings `leadscore train --table` uses, so the held-out figure here is the product's.
-PARAMS: dict[str, object] = default_table_params() | {"seed": SEED, "deterministic": True}
+PARAMS: dict[str, object] = table_lgbm_params() | {"seed": SEED, "deterministic": True}
 
 
 def sha256_of(path: Path) -> str:
@@ -137,19 +136,17 @@ def main() -> None:
     verdict = "matches the README" if digest == LEADS_SHA256 else "DOES NOT match the README"
     print(f"{path}: sha256 {digest} ({verdict})")
 
-    table = load_table(path)
+    table = read_table(path)
     base = infer_tabular_spec(table, ID_COLUMN, TARGET, exclude=OTHER_ID)
     features, target = prepare_tabular(table, base), make_tabular_target(table, base).to_numpy()
     print(f"{len(table)} leads, positive rate {target.mean():.2%}, {len(base.features)} features")
     print("excluded:", ", ".join(f"{c} ({r})" for c, r in base.excluded))
-    parts = stratified_split(target, test_share=0.2, valid_share=0.2, seed=SEED)
+    parts = stratified_split(target, test_share=0.2, stop_share=0.2, seed=SEED)
     seen = np.sort(np.concatenate(parts[:2]))  # audit the 80 % only: the test part stays unseen
     flagged_all = audit_leakage(features.iloc[seen], target[seen], base.features, base.categorical)
     print_audit("audit of all non-id columns, on the 80 % (test rows unseen)", flagged_all)
 
-    print(
-        f"\nsplit: fit {len(parts[0])}, valid {len(parts[1])}, test {len(parts[2])} (seed {SEED})"
-    )
+    print(f"\nsplit: fit {len(parts[0])}, stop {len(parts[1])}, test {len(parts[2])} (seed {SEED})")
     rows = []
     for name, (exclude, reference) in SETTINGS.items():
         spec = infer_tabular_spec(table, ID_COLUMN, TARGET, exclude=OTHER_ID + exclude)

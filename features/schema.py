@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ ENTITY_KEY = "follower_id"
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "x", "linkedin", "tiktok")
 POST_FORMATS: tuple[str, ...] = ("image", "video", "carousel", "text", "link", "story", "live")
 
-# The event vocabulary of DESIGN.md; anything else is counted as "other", never rejected.
+# The event vocabulary (docs/architecture.md); anything else is counted as "other", never rejected.
 EVENT_TYPES: tuple[str, ...] = (
     "view",
     "like",
@@ -170,3 +171,11 @@ SCORE_COLUMNS: tuple[str, ...] = _DEFAULT_GROUPS["score"]
 FEATURE_COLUMNS: tuple[str, ...] = feature_columns(DEFAULT_FEATURE_CONFIG)
 
 LABEL_COLUMN = "converted"
+
+
+def require_columns(frame: Any, columns: Iterable[str], table: str) -> None:
+    """Raise a ValueError naming `table` and every one of `columns` that `frame` lacks."""
+    missing = [column for column in dict.fromkeys(columns) if column not in frame.columns]
+    if missing:
+        names = ", ".join(map(repr, missing))
+        raise ValueError(f"{table}: no column{'s' if len(missing) > 1 else ''} {names} (required)")

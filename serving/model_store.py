@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from serving.model.bundle import ScoringBundle, download_bundle
+from serving.model.bundle import ScoringBundle, load_bundle
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def resolve_version(model_uri: str) -> tuple[str, str]:
 def load_registered(model_uri: str) -> tuple[ScoringBundle, str]:
     """The bundle of a registered model version and that version number."""
     name, version = resolve_version(model_uri)
-    return download_bundle(f"models:/{name}/{version}"), version
+    return load_bundle(f"models:/{name}/{version}"), version
 
 
 def bento_tag(model_name: str, version: str) -> str:

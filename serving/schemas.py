@@ -1,7 +1,6 @@
 """Request and response models of the HTTP service; field names follow features/schema.py.
 
-A table-mode model's /score record is generated from its spec (`table_record_model`): its
-fields are that model's columns.
+A table model's /score record is made from its columns (`table_record_model`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from features.schema import DEFAULT_FEATURE_CONFIG, feature_groups
 from features.tabular.spec import TabularSpec
-from serving.model.bundle import ModelSpec
 
 FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
 _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
@@ -116,7 +114,7 @@ def _bool_as_text(value: Any) -> Any:
 Category = Annotated[Annotated[str, Field(max_length=1000)] | None, BeforeValidator(_bool_as_text)]
 
 
-def table_record_model(spec: ModelSpec) -> type[BaseModel]:
+def table_record_model(table: TabularSpec) -> type[BaseModel]:
     """The /score record of a table-mode model: its id, then one field per model column.
 
     Fields carry the table's own column names (as aliases, since names like "Lead Origin" are
@@ -124,7 +122,6 @@ def table_record_model(spec: ModelSpec) -> type[BaseModel]:
     never seen in training is read as missing); a column left out is missing. Other fields,
     the target among them, are rejected by name.
     """
-    table = TabularSpec.from_dict(spec.table)
     id_field = Annotated[str, Field(min_length=1, max_length=256, alias=table.id_column)]
     fields: dict[str, Any] = {"lead_id": (id_field, Field(description="The lead's id."))}
     for position, column in enumerate(table.features):

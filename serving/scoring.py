@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
-from features.catalogue import explain
-from features.tabular.phrases import say_table_value
-from serving.model.bundle import ScoringBundle, score_from_probability, tier_from_score
+from serving.model.bundle import ScoringBundle
+from serving.model.scores import score_from_probability, tier_from_score
 
 SCORE_COLUMNS: tuple[str, ...] = (
     "follower_id",
@@ -29,12 +26,12 @@ def score_features(
     model_version: str,
     reasons: int = DEFAULT_REASONS,
 ) -> pd.DataFrame:
-    """One row per follower of `features` (indexed by follower_id), in the same order.
+    """One row per row of prepared `features` (indexed by the id), in the same order.
 
     `reasons_up` and `reasons_down` hold up to `reasons` plain-words reasons each: the features
-    pushing this follower's score up (or down) most, by their exact TreeSHAP contributions.
-    A table-mode model's rows are leads: the first column is named like its id column
-    (`spec.entity_key`, e.g. "Prospect ID") instead of follower_id.
+    pushing this row's score up (or down) most, by their exact TreeSHAP contributions. The
+    first column is the model's id column (`spec.entity_key`): follower_id, or a table model's
+    own id (e.g. "Prospect ID").
     """
     matrix = bundle.model_input(features)
     probability = bundle.predict_input(matrix)
@@ -63,14 +60,15 @@ def explain_rows(
 ) -> tuple[list[list[str]], list[list[str]]]:
     """Per row, the phrases of the `top` features raising and lowering the score most.
 
-    `matrix` is the model input of `features`; the phrases quote the unencoded values.
+    `matrix` is the model input of `features`; the phrases quote the unencoded values, in the
+    words of the model's inputs (the feature catalogue, or a lead table's own columns).
     """
     if len(features) == 0:
         return [], []
     columns = bundle.spec.feature_columns
     contributions = bundle.contributions(matrix)[:, : len(columns)]
     values = features[columns].to_numpy(dtype=object)
-    say = phrase_for(bundle)
+    say = bundle.spec.inputs.say
     up: list[list[str]] = []
     down: list[list[str]] = []
     for row, weights in enumerate(contributions):
@@ -80,15 +78,6 @@ def explain_rows(
         up.append([say(columns[i], values[row, i]) for i in raising])
         down.append([say(columns[i], values[row, i]) for i in lowering])
     return up, down
-
-
-def phrase_for(bundle: ScoringBundle) -> Callable[[str, object], str]:
-    """How this model says one value of a column: the feature catalogue, or the table's words."""
-    if bundle.spec.mode == "table":
-        phrases = bundle.spec.phrases
-        return lambda column, value: say_table_value(column, value, phrases)
-    config = bundle.features_config
-    return lambda column, value: explain(column, value, config)
 
 
 def flatten_reasons(scores: pd.DataFrame, separator: str = "; ") -> pd.DataFrame:

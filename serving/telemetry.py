@@ -1,4 +1,4 @@
-"""Process-wide switches shared by every entry point (command line, service, tests)."""
+"""Nothing calls home: the opt-out switches that every entry point sets (CLI, service, tests)."""
 
 from __future__ import annotations
 

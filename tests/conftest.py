@@ -112,7 +112,8 @@ def conversions() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def audience_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated audience written as Parquet (shared by the slow tests)."""
-    from simulator.audience import SimulationConfig, simulate_audience, write_audience
+    from simulator.audience import simulate_audience, write_audience
+    from simulator.config import SimulationConfig
 
     out = tmp_path_factory.mktemp("audience")
     write_audience(simulate_audience(SimulationConfig(n_followers=4000, days=240, seed=7)), out)
@@ -136,10 +137,11 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def trained(audience_dir: Path, tracking_uri: str):
     """One training run on the small audience, registered and promoted in the test store."""
-    from training.config import TrainConfig
+    from training.config import RunConfig
     from training.run import train
+    from training.sources.events import EventLog
 
-    return train(TrainConfig(data_dir=audience_dir, num_boost_round=300))
+    return train(RunConfig(EventLog(audience_dir), num_boost_round=300))
 
 
 CRM_MODEL = "crm-test"
@@ -196,26 +198,49 @@ def crm_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def fast_table_config(table: Path, **changes):
-    """A quick table run: a few hundred trees at most, one thread (the CI box is shared)."""
-    from training.sources.table import TableConfig, default_table_params
+    """A quick table run: a few hundred trees at most, one thread (the CI box is shared).
 
-    params = default_table_params() | {"learning_rate": 0.1, "num_threads": 1}
-    settings = {
-        "table_path": table,
-        "id_column": "Lead ID",
-        "target": "Converted",
-        "exclude": ("Lead Number",),
-        "model_name": CRM_MODEL,
-        "num_boost_round": 300,
-        "early_stopping_rounds": 20,
-        "lgbm_params": params,
-    }
-    return TableConfig(**settings | changes)
+    `changes` set fields of the run (RunConfig) or of its lead table (LeadTable) by name.
+    """
+    from dataclasses import fields
+
+    from training.config import RunConfig
+    from training.sources.table import LeadTable, table_lgbm_params
+
+    params = table_lgbm_params() | {"learning_rate": 0.1, "num_threads": 1}
+    source = {"table_path": table, "id_column": "Lead ID", "target": "Converted"}
+    source |= {"exclude": ("Lead Number",)}
+    run = {"model_name": CRM_MODEL, "num_boost_round": 300, "early_stopping_rounds": 20}
+    run |= {"lgbm_params": params}
+    names = {field.name for field in fields(LeadTable)}
+    source |= {key: value for key, value in changes.items() if key in names}
+    run |= {key: value for key, value in changes.items() if key not in names}
+    return RunConfig(LeadTable(**source), **run)
+
+
+def load_source(config):
+    """A run config's source, read and split as the run reads it."""
+    return config.source.load(config.seed)
 
 
 @pytest.fixture(scope="session")
 def table_trained(crm_table: Path, tracking_uri: str):
     """One table run on the synthetic CRM export, registered and promoted as `crm-test`."""
-    from training.table import train_table
+    from training.run import train
 
-    return train_table(fast_table_config(crm_table))
+    return train(fast_table_config(crm_table))
+
+
+def fast_run(monkeypatch: pytest.MonkeyPatch, **settings) -> None:
+    """Make the command line's training runs quick: few trees on one thread (this tests the
+    wiring), on top of the settings the command itself gives."""
+    import training.config
+
+    real = training.config.RunConfig
+
+    def make(source, **given):
+        params = source.boosting().lgbm_params | {"num_threads": 1}
+        fast = {"lgbm_params": params, "num_boost_round": 100, "early_stopping_rounds": 20}
+        return real(source, **(fast | settings | given))
+
+    monkeypatch.setattr(training.config, "RunConfig", make)

@@ -9,6 +9,8 @@ decision: drop it (`apply_audit`) or keep it with a written reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from features.tabular.spec import TabularSpec
 
 AUDIT_COLUMNS: tuple[str, ...] = ("column", "reason", "evidence", "auc")
+KEPT = "kept (--keep)"
 _MISSING = "<missing>"
 _RARE = "<rare>"
 
@@ -172,3 +175,63 @@ def _levels(values: pd.Series) -> pd.Series:
     """The values as text labels, missing as its own label, on a 0..n-1 index."""
     text = values.astype("object").where(values.notna()).astype("str")
     return text.fillna(_MISSING).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class AuditThresholds:
+    """When the audit flags a column (see `audit_leakage`)."""
+
+    auc_threshold: float = 0.95
+    level_min_rows: int = 50
+    level_purity: float = 0.98
+
+
+def audit_table(
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    spec: TabularSpec,
+    keep: Iterable[str] = (),
+    thresholds: AuditThresholds = AuditThresholds(),
+) -> tuple[TabularSpec, pd.DataFrame]:
+    """`spec` without the flagged columns not kept, and the flagged ones with the action taken.
+
+    `features` and `labels` are the rows the audit may see (never the test rows).
+    """
+    keep = tuple(keep)
+    flagged = audit_leakage(
+        features,
+        labels,
+        spec.features,
+        spec.categorical,
+        auc_threshold=thresholds.auc_threshold,
+        level_min_rows=thresholds.level_min_rows,
+        level_purity=thresholds.level_purity,
+    )
+    audited = apply_audit(spec, flagged, keep)
+    if not audited.features:
+        raise ValueError("no feature column left after exclusions and the leakage audit")
+    kept = flagged["column"].isin(list(keep))
+    return audited, flagged.assign(action=np.where(kept, KEPT, "excluded"))
+
+
+def kept_columns(audit: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    """(column, evidence) of the columns the audit flagged and --keep kept."""
+    kept = audit[audit["action"] != "excluded"]
+    return tuple(zip(kept["column"], kept["evidence"], strict=True))
+
+
+def audit_record(
+    thresholds: AuditThresholds, audited_rows: int, audit: pd.DataFrame, spec: TabularSpec
+) -> dict[str, Any]:
+    """What was left out and why, for the run's audit/leakage_audit.json."""
+    return {
+        "thresholds": {
+            "single_column_auc": thresholds.auc_threshold,
+            "level_min_rows": thresholds.level_min_rows,
+            "level_purity": thresholds.level_purity,
+        },
+        "audited_rows": int(audited_rows),
+        "flagged": audit.to_dict(orient="records"),
+        "excluded": [{"column": c, "reason": r} for c, r in spec.excluded],
+        "features": list(spec.features),
+    }

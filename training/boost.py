@@ -1,8 +1,9 @@
-"""LightGBM for both modes: early stopping on one named set, calibration, scoring a model input."""
+"""LightGBM for every source: early stopping on one named set, calibration, scoring an input."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from training.evaluate import evaluate_scores
 
 if TYPE_CHECKING:
     import lightgbm
+
+    from training.config import Boosting
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,31 @@ class BoostSettings:
     early_stopping_rounds: int
     feature_names: list[str]
     categorical: list[int]  # positions of the categorical columns
+
+
+def boost_settings(
+    boosting: Boosting, seed: int, columns: Sequence[str], levels: Mapping[str, Sequence[str]]
+) -> BoostSettings:
+    """LightGBM settings of a run: categorical columns (those with levels) native, and names
+    LightGBM accepts (the spec keeps the columns' own names)."""
+    return BoostSettings(
+        params=boosting.lgbm_params,
+        seed=seed,
+        num_boost_round=boosting.num_boost_round,
+        early_stopping_rounds=boosting.early_stopping_rounds,
+        feature_names=booster_feature_names(columns),
+        categorical=[i for i, column in enumerate(columns) if column in levels],
+    )
+
+
+def booster_feature_names(columns: Sequence[str]) -> list[str]:
+    """Column names LightGBM accepts (letters, digits, _), unique; names that are already
+    fine stay as they are."""
+    names: list[str] = []
+    for column in columns:
+        name = re.sub(r"[^0-9A-Za-z_]+", "_", column).strip("_") or "column"
+        names.append(name if name not in names else f"{name}_{len(names)}")
+    return names
 
 
 def train_booster(
@@ -95,7 +123,7 @@ def fit_model(
 ) -> tuple[lightgbm.Booster, dict[str, Any]]:
     """The booster (fit rows, stopped early on stop rows) and its calibration on the stop rows.
 
-    Every model of either mode is made this way: an untuned run's, each tuning trial's and the
+    Every model of every source is made this way: an untuned run's, each tuning trial's and the
     refit with the best settings. `judged` rows (a trial's) are evaluated as VALID_SET for
     `callbacks`; they change nothing in the trees.
     """

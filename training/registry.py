@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from serving.model.spec import ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +111,23 @@ def decide_promotion(
         f"test {metric} {challenger[metric]:.4f} < champion's {champion[metric]:.4f} "
         "on the same test rows"
     )
+
+
+def spec_mismatch(champion: ModelSpec, challenger: ModelSpec) -> str | None:
+    """Why two models cannot be compared on the same test rows, or None when they can."""
+    if champion.kind != challenger.kind:
+        return f"is a {champion.kind}-mode model, this one a {challenger.kind}-mode model"
+    part = challenger.inputs.mismatch(champion.inputs)  # type: ignore[arg-type]
+    if part is not None:
+        return part
+    if champion.feature_version != challenger.feature_version:
+        return (
+            f"uses feature version {champion.feature_version} "
+            f"(this one {challenger.feature_version})"
+        )
+    old, new = champion.feature_columns, challenger.feature_columns
+    if old != new:
+        added = [c for c in new if c not in old]
+        dropped = [c for c in old if c not in new]
+        return f"reads other columns (this one adds {added or 'none'}, drops {dropped or 'none'})"
+    return None

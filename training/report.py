@@ -26,6 +26,7 @@ METRIC_LABELS: dict[str, str] = {
     "brier_baseline": "Brier (base rate)", "ece": "ECE", "lift_top10": "Lift top 10%",
     "recall_top10": "Recall top 10%", "lift_top20": "Lift top 20%",
     "recall_top20": "Recall top 20%", "base_rate": "Base rate", "rows": "Rows",
+    "accuracy": "Accuracy at 0.5",
 }  # fmt: skip
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}"
@@ -43,6 +44,8 @@ class ReportInputs:
     scored: name -> (labels, probabilities) on the same test rows; `model` names the tuned one.
     importance: mean |SHAP| per feature (see `shap_importance`), or None to leave the chart out.
     notes: extra lines shown under the title, e.g. {"Oracle ROC AUC": "0.812"}.
+    metrics: each scorer's metrics on those rows, when the caller has them already (else they
+    are computed from `scored`).
     """
 
     model: str
@@ -50,6 +53,7 @@ class ReportInputs:
     importance: pd.Series | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
     title: str = "Lead scoring: tuned model against baselines"
+    metrics: Mapping[str, Mapping[str, float]] | None = None
 
 
 def shap_importance(
@@ -142,7 +146,7 @@ def plot_importance(importance: pd.Series, path: Path, top: int = 20) -> bytes:
 def _format(key: str, value: float) -> str:
     if key == "rows":
         return f"{value:,.0f}"
-    if key == "base_rate" or key.startswith("recall"):
+    if key in ("base_rate", "accuracy") or key.startswith("recall"):
         return f"{value:.2%}"
     return f"{value:.4f}"
 
@@ -189,7 +193,8 @@ def write_report(out_dir: Path, results: ReportInputs) -> Path:
         raise ValueError(f"the model {results.model!r} has no scores in the results")
     labels, probabilities = results.scored[results.model]
     names = [results.model, *(name for name in results.scored if name != results.model)]
-    metrics = {name: evaluate_scores(*results.scored[name]) for name in names}
+    given = results.metrics or {}
+    metrics = {name: given.get(name) or evaluate_scores(*results.scored[name]) for name in names}
     images = {
         "gains and lift": plot_gains(results.scored, out_dir / "gains.png"),
         "calibration": plot_calibration(labels, probabilities, out_dir / "calibration.png"),

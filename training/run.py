@@ -1,49 +1,24 @@
-"""Fit LightGBM on time-ordered snapshots, log the run to MLflow, register and maybe promote."""
+"""One training run for every data source: tune, fit, score, compare, log, register, promote."""
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from features.events.load import Tables, load_tables, read_table
-from features.schema import (
-    CATEGORICAL_COLUMNS,
-    ENTITY_KEY,
-    FEATURE_VERSION,
-    LABEL_COLUMN,
-    FeatureConfig,
-    feature_columns,
-    feature_groups,
-)
-from serving.model.bundle import ModelSpec, ScoringBundle, make_score_cutoffs
+from serving.model.bundle import ScoringBundle, load_bundle
 from serving.model.encode import CategoryLevels, to_model_input
-from training import registry
-from training.boost import (
-    BoostSettings,
-    Labelled,
-    ScoredRows,
-    fit_model,
-    score_input,
-)
-from training.compare import MODEL_NAME, compare_and_report, score_baselines
-from training.config import TrainConfig
+from serving.model.scores import make_score_cutoffs
+from serving.model.spec import ModelSpec
+from training import mlflow_log, registry
+from training.boost import Labelled, ScoredRows, boost_settings, fit_model, score_input
+from training.config import RunConfig
 from training.evaluate import evaluate_scores
-from training.sources.snapshots import (
-    AS_OF_COLUMN,
-    TimeSplit,
-    build_training_frame,
-    describe_split,
-    make_snapshot_dates,
-    split_by_time,
-)
+from training.sources.base import Period, RunSummary, Source, TuningRows, data_fingerprint
 from training.tracking import ensure_experiment
 
 if TYPE_CHECKING:
@@ -53,15 +28,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PIP_REQUIREMENTS = ["lightgbm>=4.7", "pandas>=3.1", "numpy>=2.4", "mlflow>=3.17"]
+MODEL_NAME = "LightGBM (calibrated)"
+# Test metrics a registered version carries as tags.
+TAGGED_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "base_rate", "oracle_roc_auc")
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class RunResult:
     """What a training run produced and decided.
 
-    metrics are on the test period (the headline), valid_metrics on the validation period;
-    tuning is None when the run used fixed parameters.
+    metrics are on the test rows (the headline), valid_metrics on the validation period (empty
+    for a source without one); tuning is None when the run used fixed parameters.
     """
 
     run_id: str
@@ -72,309 +49,234 @@ class TrainResult:
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     valid_metrics: dict[str, float] = field(default_factory=dict)
     tuning: TuneResult | None = None
+    summary: RunSummary = RunSummary("")
 
 
-def model_inputs(
-    split: TimeSplit, levels: dict[str, list[str]], config: TrainConfig
+@dataclass(frozen=True)
+class Fitted:
+    """The final model of a run: trees, calibration, category levels, and its scored periods."""
+
+    booster: lightgbm.Booster
+    calibration: dict[str, Any]
+    levels: dict[str, list[str]]
+    scored: dict[str, ScoredRows]
+
+
+def fit_levels(period: Period, categorical: Sequence[str]) -> dict[str, list[str]]:
+    """The category levels the model learns from a period's rows."""
+    return CategoryLevels(categorical).fit(period.features).levels_
+
+
+def encode(
+    periods: Mapping[str, Period], columns: Sequence[str], levels: dict[str, list[str]]
 ) -> dict[str, Labelled]:
-    """Each period's model input and labels, built once for every model of the run."""
-    columns = feature_columns(config.features)
-    periods = {"fit": split.fit, "stop": split.stop, "valid": split.valid, "test": split.test}
+    """Each period's model input and labels, built once for every model that reads them."""
     return {
-        name: Labelled(to_model_input(rows, columns, levels), rows[LABEL_COLUMN].to_numpy())
+        name: Labelled(to_model_input(rows.features, columns, levels), rows.labels)
         for name, rows in periods.items()
     }
 
 
-def boost_settings(config: TrainConfig) -> BoostSettings:
-    """LightGBM settings of an events run: the feature columns, platform and country native."""
-    columns = feature_columns(config.features)
-    return BoostSettings(
-        params=config.lgbm_params,
-        seed=config.seed,
-        num_boost_round=config.num_boost_round,
-        early_stopping_rounds=config.early_stopping_rounds,
-        feature_names=list(columns),
-        categorical=[columns.index(c) for c in CATEGORICAL_COLUMNS],
-    )
+def score(
+    booster: lightgbm.Booster, calibration: dict, rows: Labelled, source: Source
+) -> ScoredRows:
+    """Calibrated probabilities and metrics of `rows`, with the source's own metrics."""
+    scored = score_input(booster, calibration, rows)
+    scored.metrics.update(source.extra_metrics(rows.labels, scored.probabilities))
+    return scored
 
 
-def trial_scorer(inputs: dict[str, Labelled], config: TrainConfig) -> FitAndScore:
+def trial_scorer(rows: TuningRows, source: Source, config: RunConfig) -> FitAndScore:
     """What each tuning trial runs (see training.tune): a model made exactly as the final one
-    (fit rows, early stopping and calibration on stop rows), judged calibrated on the
-    validation rows: the product returns calibrated probabilities, so those are what the
-    settings should be chosen for."""
+    (fit rows, early stopping and calibration on stop rows), judged calibrated on the judged
+    rows: the product returns calibrated probabilities, so those are what the settings should
+    be chosen for."""
+    levels = fit_levels(rows.fit, source.categorical)
+    parts = {"fit": rows.fit, "stop": rows.stop, "judged": rows.judged}
+    inputs = encode(parts, source.columns, levels)
 
     def fit_and_score(
         params: dict[str, Any], callbacks: Sequence[Callable[..., None]]
     ) -> dict[str, float]:
-        settings = boost_settings(replace(config, lgbm_params=params))
-        fit, stop, valid = inputs["fit"], inputs["stop"], inputs["valid"]
-        booster, calibration = fit_model(settings, fit, stop, valid, callbacks)
-        metrics = score_input(booster, calibration, valid).metrics
-        return metrics | {"best_iteration": float(booster.best_iteration)}
+        boosting = replace(config.boosting, lgbm_params=params)
+        settings = boost_settings(boosting, config.seed, source.columns, levels)
+        fitted = fit_model(settings, inputs["fit"], inputs["stop"], inputs["judged"], callbacks)
+        metrics = score(*fitted, inputs["judged"], source).metrics
+        return metrics | {"best_iteration": float(fitted[0].best_iteration)}
 
     return fit_and_score
 
 
-def oracle_auc(rows: pd.DataFrame, data_dir: Path, horizon_days: int) -> float | None:
-    """ROC AUC of the simulator's true probabilities on `rows`, if the data folder has them."""
-    from sklearn.metrics import roc_auc_score
-
-    path = data_dir / "oracle.parquet"
-    if not path.exists():
-        return None
-    oracle = read_table(path).assign(as_of=lambda f: pd.to_datetime(f["as_of"], utc=True))
-    oracle = oracle.loc[
-        oracle["horizon_days"] == horizon_days, [ENTITY_KEY, AS_OF_COLUMN, "p_convert"]
-    ]
-    joined = rows[[ENTITY_KEY, AS_OF_COLUMN, LABEL_COLUMN]].merge(
-        oracle, on=[ENTITY_KEY, AS_OF_COLUMN], how="left"
-    )
-    # The oracle leaves out followers who churned: their true probability is zero. A missing
-    # row that converted would mean the oracle does not cover this data at all.
-    missing = joined["p_convert"].isna()
-    if missing.all() or joined.loc[missing, LABEL_COLUMN].any():
-        logger.warning("the oracle does not cover these snapshots; no oracle AUC")
-        return None
-    joined["p_convert"] = joined["p_convert"].fillna(0.0)
-    return float(roc_auc_score(joined[LABEL_COLUMN], joined["p_convert"]))
+def fit_final(config: RunConfig, source: Source) -> Fitted:
+    """The run's model on the fit rows, stopped and calibrated on the stop rows, then scored on
+    the later periods."""
+    levels = fit_levels(source.periods["fit"], source.categorical)
+    inputs = encode(source.periods, source.columns, levels)
+    settings = boost_settings(config.boosting, config.seed, source.columns, levels)
+    booster, calibration = fit_model(settings, inputs["fit"], inputs["stop"])
+    logger.info("%d trees, calibration: %s", booster.best_iteration, calibration["method"])
+    scored = {
+        name: score(booster, calibration, inputs[name], source)
+        for name in ("valid", "test")
+        if name in inputs
+    }
+    return Fitted(booster, calibration, levels, scored)
 
 
-def _champion_metrics(config: TrainConfig, test: pd.DataFrame) -> dict[str, float] | None:
-    """The current champion's metrics on this run's test rows (None if no champion)."""
-    from serving.model.bundle import download_bundle
-
-    version = registry.champion_version(config.model_name)
-    if version is None:
-        return None
-    champion = download_bundle(f"models:/{config.model_name}@{registry.CHAMPION}")
-    same_spec = champion.spec.feature_columns == list(feature_columns(config.features))
-    if champion.spec.feature_version != FEATURE_VERSION or not same_spec:
-        raise ValueError(
-            f"champion v{version} uses another feature spec "
-            f"({champion.spec.feature_version}, {len(champion.spec.feature_columns)} columns): "
-            "promote by hand with `leadscore promote` if intended"
-        )
-    return evaluate_scores(test[LABEL_COLUMN].to_numpy(), champion.predict_proba(test))
-
-
-def _log_model(bundle: ScoringBundle, example: pd.DataFrame, features: FeatureConfig) -> Any:
-    import mlflow
-    from mlflow.models import infer_signature
-
-    from serving.model.bundle import save_bundle
-    from serving.model.pyfunc import LeadScorerModel
-
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle_dir = save_bundle(bundle.booster, bundle.spec, Path(tmp) / "bundle")
-        # Counts as doubles and text as objects: what the signature should accept.
-        example = example.astype({c: "float64" for c in feature_groups(features)["count"]})
-        example = example.astype({c: "object" for c in CATEGORICAL_COLUMNS})
-        prediction = pd.DataFrame({"probability": bundle.predict_proba(example)})
-        return mlflow.pyfunc.log_model(
-            name="model",
-            python_model=LeadScorerModel(),
-            artifacts={"bundle": str(bundle_dir)},
-            signature=infer_signature(example, prediction),
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-        )
-
-
-def _make_spec(
-    config: TrainConfig,
-    levels: dict,
-    held_out: np.ndarray,
-    metrics: dict,
-    calibration: dict[str, Any],
-) -> ModelSpec:
+def make_spec(source: Source, fitted: Fitted, metrics: dict[str, float]) -> ModelSpec:
+    """The spec the registered model carries: columns, levels, cut-offs, the source's part."""
     return ModelSpec(
-        feature_version=FEATURE_VERSION,
-        feature_columns=list(feature_columns(config.features)),
-        feature_config=config.features.to_dict(),
-        calibration=calibration,
-        categorical_levels=levels,
-        score_cutoffs=make_score_cutoffs(held_out),
-        horizon_days=config.horizon_days,
+        feature_version=source.feature_version,
+        feature_columns=list(source.columns),
+        categorical_levels=fitted.levels,
+        score_cutoffs=make_score_cutoffs(fitted.scored[source.cutoff_period].probabilities),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        inputs=source.spec_part(fitted.levels),
+        calibration=fitted.calibration,
         metrics=metrics,
     )
 
 
-def prepare_split(config: TrainConfig, tables: Tables) -> TimeSplit:
-    """Build the snapshots of a data folder and split them by time."""
-    dates = make_snapshot_dates(
-        tables,
-        config.horizon_days,
-        config.snapshot_every_days,
-        config.min_history_days or config.features.long_days,
-    )
-    frame = build_training_frame(tables, dates, config.horizon_days, config.features)
-    return split_by_time(
-        frame, config.n_valid_snapshots, config.horizon_days, config.n_test_snapshots
-    )
-
-
-def train(config: TrainConfig) -> TrainResult:
+def train(config: RunConfig) -> RunResult:
     """One full training run: data, (tuning,) model, MLflow run, registry version, promotion.
 
     With `config.trials` > 0, an Optuna study (training.tune) chooses the LightGBM settings on
-    the validation rows, and the model is refit with the best ones exactly like an untuned run.
-    The test rows are only scored, after every choice is made.
+    the source's judged rows, and the model is refit with the best ones exactly like an untuned
+    run. The test rows are only scored, after every choice is made.
     """
     import mlflow
 
-    tables = load_tables(config.data_dir, config.mapping)
-    split = prepare_split(config, tables)
-    levels = CategoryLevels().fit(split.fit).levels_
-    inputs = model_inputs(split, levels, config)
+    source = config.source.load(config.seed)
+    fingerprint = data_fingerprint(source.data_path)
     ensure_experiment(config.experiment)
     mlflow.set_experiment(config.experiment)
-    with mlflow.start_run(run_name=f"{config.model_name}-events") as run:
-        mlflow.log_params(_flat_params(config) | describe_split(split))
-        mlflow.set_tags({"feature_version": FEATURE_VERSION, "mode": "events"})
-        tuning = None
-        if config.trials:
-            from training.tune import log_tuning, tune
-
-            tuning = tune(
-                trial_scorer(inputs, config),
-                config.lgbm_params,
-                model_name=config.model_name,
-                run_id=run.info.run_id,
-                trials=config.trials,
-                metric=config.tune_metric,
-                seed=config.seed,
-            )
-            log_tuning(tuning)
+    with mlflow.start_run(run_name=f"{config.model_name}-{source.kind}") as run:
+        _log_inputs(config, source, fingerprint)
+        tuning = _tune(config, source, run.info.run_id) if config.trials else None
+        if tuning is not None:
             config = replace(config, lgbm_params=tuning.lgbm_params)
         # The settings the final model is trained with (after tuning: the best trial's).
-        mlflow.log_params(_flat_lgbm(config))
-        settings = boost_settings(config)
-        booster, calibration = fit_model(settings, inputs["fit"], inputs["stop"])
-        logger.info("%d trees, calibration: %s", booster.best_iteration, calibration["method"])
-        columns = feature_columns(config.features)
-        valid = score_input(booster, calibration, inputs["valid"])
-        test = score_input(booster, calibration, inputs["test"])
-        metrics = dict(test.metrics)
-        oracle = oracle_auc(split.test, Path(config.data_dir), config.horizon_days)
-        if oracle is not None:
-            metrics["oracle_roc_auc"] = oracle
-        mlflow.log_metrics(
-            {f"valid_{name}": value for name, value in valid.metrics.items()}
-            | {f"test_{name}": value for name, value in metrics.items()}
-            | {"best_iteration": float(booster.best_iteration)}
-        )
-        metrics["best_iteration"] = float(booster.best_iteration)
-        baselines = _compare(config, split, booster, test, oracle)
-        # Score cut-offs come from the validation scores: held out from training like the test
-        # rows, but the test rows stay untouched by every choice, so their metrics stay honest.
-        spec = _make_spec(config, levels, valid.probabilities, metrics, calibration)
-        bundle = ScoringBundle(booster, spec)
-        info = _log_model(bundle, split.valid[list(columns)].head(5), config.features)
-        tags = version_tags(config, metrics, describe_split(split))
-        version = _register(config, info.model_uri, tags)
-        promoted, reason = _maybe_promote(config, version, metrics, split.test)
+        mlflow.log_params({f"lgbm_{k}": v for k, v in config.boosting.lgbm_params.items()})
+        fitted = fit_final(config, source)
+        metrics = _log_metrics(fitted, source)
+        baselines = _compare(config, source, fitted) if config.baselines else {}
+        bundle = ScoringBundle(fitted.booster, make_spec(source, fitted, metrics))
+        info = mlflow_log.log_model(bundle, *source.model_example(bundle))
+        tags = version_tags(source, metrics, fingerprint)
+        version = mlflow_log.register(config.model_name, info.model_uri, tags)
+        promoted, reason = promote_if_better(config.model_name, version, bundle.spec, source, tags)
         mlflow.set_tags({"registered_version": version, "promotion": reason})
-    return TrainResult(
-        run.info.run_id, version, metrics, promoted, reason, baselines, valid.metrics, tuning
+    valid = fitted.scored.get("valid")
+    return RunResult(
+        run.info.run_id,
+        version,
+        metrics,
+        promoted,
+        reason,
+        baselines,
+        valid.metrics if valid else {},
+        tuning,
+        source.summary(metrics),
     )
 
 
-def _compare(
-    config: TrainConfig,
-    split: TimeSplit,
-    booster: lightgbm.Booster,
-    test: ScoredRows,
-    oracle: float | None,
-) -> dict[str, dict[str, float]]:
-    if not config.baselines:
-        return {}
-    columns = feature_columns(config.features)
-    scored = {MODEL_NAME: test.probabilities}
-    scored |= score_baselines(split, columns, config.features, config.seed)
-    from training.report import shap_importance
-
-    importance = shap_importance(booster, test.matrix, list(columns), seed=config.seed)
-    notes = {
-        "Test period": _period(split.test),
-        "Validation period (tuning, score cut-offs)": _period(split.valid),
-        "Training": f"{len(split.fit) + len(split.stop):,} rows up to "
-        f"{split.stop[AS_OF_COLUMN].max().date()}",
-    }
-    if oracle is not None:
-        notes["Oracle ROC AUC (true probabilities)"] = f"{oracle:.3f}"
-    labels = split.test[LABEL_COLUMN].to_numpy()
-    title = "Lead scoring: the model against baselines (out-of-time test period)"
-    metrics = compare_and_report(labels, scored, importance, notes, title)
-    return {name: values for name, values in metrics.items() if name != MODEL_NAME}
-
-
-def _period(rows: pd.DataFrame) -> str:
-    dates = rows[AS_OF_COLUMN]
-    span = f"{dates.min().date()}..{dates.max().date()}"
-    return f"{len(rows):,} rows, {dates.nunique()} snapshots {span}"
-
-
-def _register(config: TrainConfig, model_uri: str, tags: dict[str, str]) -> str:
+def _log_inputs(config: RunConfig, source: Source, fingerprint: str) -> None:
     import mlflow
 
-    version = mlflow.register_model(model_uri, config.model_name, tags=tags).version
-    registry.set_challenger(config.model_name, version)
-    return str(version)
+    run = ("model_name", "experiment", "seed", "num_boost_round", "early_stopping_rounds")
+    run += ("baselines", "trials", "tune_metric")
+    mlflow.log_params({name: getattr(config, name) for name in run} | source.params())
+    common = {"mode": source.kind, "feature_version": source.feature_version}
+    mlflow.set_tags(common | {"data_fingerprint": fingerprint} | source.tags())
+    for path, record in source.artifacts().items():
+        mlflow.log_dict(record, path)
 
 
-def version_tags(
-    config: TrainConfig, metrics: dict[str, float], split: dict[str, str | int]
-) -> dict[str, str]:
-    """What a registered version carries: features, data fingerprint, windows, test metrics."""
-    shown = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "base_rate", "oracle_roc_auc")
-    return {
-        "feature_version": FEATURE_VERSION,
-        "data_fingerprint": data_fingerprint(Path(config.data_dir)),
-        "training_window": f"{split['fit_from']}..{split['stop_to']}",
-        "validation_window": f"{split['valid_from']}..{split['valid_to']}",
-        "test_window": f"{split['test_from']}..{split['test_to']}",
-        **{f"test_{key}": f"{metrics[key]:.4f}" for key in shown if key in metrics},
+def _tune(config: RunConfig, source: Source, run_id: str) -> TuneResult:
+    import mlflow
+
+    from training.tune import log_tuning, tune
+
+    rows = source.tuning_rows(config.seed)
+    if rows.params:
+        mlflow.log_params(rows.params)
+    result = tune(
+        trial_scorer(rows, source, config),
+        config.boosting.lgbm_params,
+        model_name=config.model_name,
+        run_id=run_id,
+        trials=config.trials,
+        metric=config.tune_metric,
+        seed=config.seed,
+    )
+    log_tuning(result)
+    return result
+
+
+def _log_metrics(fitted: Fitted, source: Source) -> dict[str, float]:
+    """The test metrics with the source's references (the oracle), logged with validation's."""
+    import mlflow
+
+    metrics = dict(fitted.scored["test"].metrics) | source.references()
+    best = {"best_iteration": float(fitted.booster.best_iteration)}
+    logged = {f"test_{name}": value for name, value in metrics.items()} | best
+    if "valid" in fitted.scored:
+        logged |= {f"valid_{name}": value for name, value in fitted.scored["valid"].metrics.items()}
+    mlflow.log_metrics(logged)
+    return metrics | best
+
+
+def _compare(config: RunConfig, source: Source, fitted: Fitted) -> dict[str, dict[str, float]]:
+    """The baselines' test metrics beside the model's, logged with the run's report."""
+    from training.report import ReportInputs, shap_importance, write_report
+
+    test, labels = fitted.scored["test"], source.periods["test"].labels
+    scored = {MODEL_NAME: test.probabilities} | source.baseline_scores(config.seed)
+    metrics = {
+        name: evaluate_scores(labels, p) | source.extra_metrics(labels, p)
+        for name, p in scored.items()
     }
+    importance = shap_importance(fitted.booster, test.matrix, list(source.columns), config.seed)
+    title, notes = source.report_notes()
+    pairs = {name: (labels, p) for name, p in scored.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = ReportInputs(MODEL_NAME, pairs, importance, notes, title, metrics)
+        mlflow_log.log_report(write_report(Path(tmp), inputs))
+    baselines = {name: values for name, values in metrics.items() if name != MODEL_NAME}
+    mlflow_log.log_baselines(baselines)
+    return baselines
 
 
-def data_fingerprint(data: Path) -> str:
-    """SHA-256 (first 16 hex digits) over the names and bytes of the input files."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    files = [data] if data.is_file() else sorted(p for p in data.iterdir() if p.is_file())
-    for path in files:
-        digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+def version_tags(source: Source, metrics: dict[str, float], fingerprint: str) -> dict[str, str]:
+    """What a registered version carries: kind, features, data, split, test metrics."""
+    common = {"mode": source.kind, "feature_version": source.feature_version}
+    shown = {f"test_{key}": f"{metrics[key]:.4f}" for key in TAGGED_METRICS if key in metrics}
+    return common | {"data_fingerprint": fingerprint} | source.version_tags() | shown
 
 
-def _maybe_promote(
-    config: TrainConfig, version: str, metrics: dict[str, float], test: pd.DataFrame
+def promote_if_better(
+    name: str, version: str, spec: ModelSpec, source: Source, tags: dict[str, str]
 ) -> tuple[bool, str]:
-    try:
-        champion = _champion_metrics(config, test)
-    except ValueError as error:
-        return False, f"not promoted: {error}"
-    promoted, reason = registry.decide_promotion(metrics, champion)
+    """Promote `version` when `registry.decide_promotion` prefers it to the champion.
+
+    The champion scores the same test rows, read its own way (`champion_rows`, `prepare`). A
+    champion of another kind, horizon or columns is never replaced automatically. `tags` are
+    this version's: the reason warns when the champion may have learnt from these test rows.
+    """
+    current = registry.champion_version(name)
+    champion_metrics, note = None, ""
+    if current is not None:
+        champion = load_bundle(f"models:/{name}/{current}")
+        mismatch = registry.spec_mismatch(champion.spec, spec)
+        if mismatch is not None:
+            return False, (
+                f"not promoted: champion v{current} {mismatch}; "
+                f"promote by hand with `leadscore promote {version} --model-name {name}`"
+            )
+        probabilities = champion.predict_proba(champion.prepare(source.champion_rows()))
+        champion_metrics = evaluate_scores(source.periods["test"].labels, probabilities)
+        note = source.champion_note(mlflow_log.version_tags(name, current), tags)
+    promoted, reason = registry.decide_promotion(spec.metrics, champion_metrics)
     if promoted:
-        registry.promote(config.model_name, version)
-    return promoted, reason
-
-
-def _flat_params(config: TrainConfig) -> dict[str, Any]:
-    # Everything but the LightGBM settings, which are logged once they are final.
-    skip = ("lgbm_params", "mapping", "features")
-    params = {k: v for k, v in asdict(config).items() if k not in skip}
-    mapping = config.mapping.to_params() if config.mapping else {}
-    features = {f"features_{k}": v for k, v in config.features.to_dict().items()}
-    return params | mapping | features
-
-
-def _flat_lgbm(config: TrainConfig) -> dict[str, Any]:
-    return {f"lgbm_{k}": v for k, v in config.lgbm_params.items()}
+        registry.promote(name, version)
+    return promoted, reason + note

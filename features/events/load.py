@@ -1,4 +1,4 @@
-"""Load and validate the input tables; every check names the column or row at fault."""
+"""Event data in: read a folder or one file, map it, validate it; errors name the row at fault."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from features.events.mapping import (
     first_conversions,
     map_tables,
 )
+from features.io import SUFFIXES, read_table
 from features.schema import (
     ALL_EVENT_TYPES,
     CONVERSIONS_OPTIONAL,
@@ -29,6 +30,7 @@ from features.schema import (
     OTHER_EVENT,
     POSTS_OPTIONAL,
     POSTS_REQUIRED,
+    require_columns,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,18 +50,9 @@ class Tables:
     conversions: pd.DataFrame | None = None
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read one Parquet or CSV file."""
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    raise ValueError(f"{path}: unsupported file type (use .parquet or .csv)")
-
-
 def find_table(data_dir: Path, name: str) -> Path | None:
     """Return `<name>.parquet` or `<name>.csv` inside `data_dir`, if either exists."""
-    for suffix in (".parquet", ".csv"):
+    for suffix in SUFFIXES:
         path = data_dir / f"{name}{suffix}"
         if path.exists():
             return path
@@ -110,12 +103,6 @@ def load_tables(data: Path, mapping: EventLogMapping | None = None) -> Tables:
         posts=None if frames["posts"] is None else validate_posts(frames["posts"]),
         conversions=conversions,
     )
-
-
-def _require_columns(frame: pd.DataFrame, required: Sequence[str], table: str) -> None:
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise ValueError(f"{table}: missing required column(s) {', '.join(missing)}")
 
 
 def _add_optional(frame: pd.DataFrame, optional: Sequence[str]) -> pd.DataFrame:
@@ -183,7 +170,7 @@ def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
     Exact repeats (equal on DUPLICATE_KEY after normalising) are dropped, keeping the first,
     and the index is renumbered.
     """
-    _require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
+    require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
     _require_values(interactions, INTERACTIONS_REQUIRED, "interactions")
     events = _add_optional(interactions.reset_index(drop=True), INTERACTIONS_OPTIONAL)
     value = pd.to_numeric(events["value"], errors="coerce").astype("float64")
@@ -206,7 +193,7 @@ def validate_posts(posts: pd.DataFrame) -> pd.DataFrame:
 
     A missing or blank campaign means the post is not part of a campaign.
     """
-    _require_columns(posts, POSTS_REQUIRED, "posts")
+    require_columns(posts, POSTS_REQUIRED, "posts")
     _require_values(posts, POSTS_REQUIRED, "posts")
     frame = _add_optional(posts.reset_index(drop=True), POSTS_OPTIONAL)
     post_id = _optional_ids(frame["post_id"])
@@ -225,7 +212,7 @@ def validate_posts(posts: pd.DataFrame) -> pd.DataFrame:
 
 def validate_followers(followers: pd.DataFrame) -> pd.DataFrame:
     """Return a new, checked followers frame with all optional profile columns present."""
-    _require_columns(followers, FOLLOWERS_REQUIRED, "followers")
+    require_columns(followers, FOLLOWERS_REQUIRED, "followers")
     _require_values(followers, FOLLOWERS_REQUIRED, "followers")
     profiles = normalize_profiles(followers)
     duplicated = profiles["follower_id"].duplicated().to_numpy()
@@ -278,7 +265,7 @@ def _flag(values: pd.Series) -> pd.Series:
 
 def validate_conversions(conversions: pd.DataFrame) -> pd.DataFrame:
     """Return a new, checked conversions frame."""
-    _require_columns(conversions, CONVERSIONS_REQUIRED, "conversions")
+    require_columns(conversions, CONVERSIONS_REQUIRED, "conversions")
     _require_values(conversions, CONVERSIONS_REQUIRED, "conversions")
     frame = _add_optional(conversions.reset_index(drop=True), CONVERSIONS_OPTIONAL)
     return frame.assign(

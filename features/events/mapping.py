@@ -1,6 +1,6 @@
 """Bring your own event log: rename columns and event types, derive conversions and followers.
 
-A mapping turns raw tables into the contract of DESIGN.md before validation. Rules:
+A mapping turns raw tables into the data contract (docs/architecture.md) before validation. Rules:
 
 - `columns` renames source columns to contract names in every table that has them.
 - `event_types` renames source event types (matched ignoring case and spaces); unmapped ones

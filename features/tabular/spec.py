@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from features.schema import require_columns
 
 logger = logging.getLogger(__name__)
 
@@ -84,20 +85,6 @@ class TabularSpec:
         return cls(**data | {"excluded": tuple(tuple(pair) for pair in data["excluded"])})
 
 
-def load_table(path: Path | str) -> pd.DataFrame:
-    """Read one lead table from .csv or .parquet.
-
-    CSV: only the empty field is missing (words such as "NA" or "None" stay values), and CRLF
-    line endings read like LF ones.
-    """
-    path = Path(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    raise ValueError(f"{path}: unsupported file type (use .parquet or .csv)")
-
-
 def infer_tabular_spec(
     table: pd.DataFrame,
     id_column: str,
@@ -111,7 +98,7 @@ def infer_tabular_spec(
     value (missing counts as a value, placeholders count as missing) is excluded as "constant".
     """
     exclude = list(dict.fromkeys(exclude))
-    _require_columns(table, [id_column, target, *exclude])
+    require_columns(table, [id_column, target, *exclude], "lead table")
     _check_ids(table[id_column], id_column)
     _, mapping = _target_codes(table[target], target)
     logger.info("target %r mapped to 0/1 as %s", target, mapping)
@@ -140,10 +127,10 @@ def prepare_tabular(
 
     Categorical columns are text (dtype "str"), stripped and case-folded so `Google` and
     `google` are one level; numeric columns are float64. Missing stays missing (NaN) in both:
-    it is information, and `serving.model.encode.to_model_input` carries it to LightGBM as NaN. The
+    it is information, and the model input carries it to LightGBM as NaN. The
     target is not needed, so the same call prepares a table to score.
     """
-    _require_columns(table, [spec.id_column, *spec.features])
+    require_columns(table, [spec.id_column, *spec.features], "lead table")
     _check_ids(table[spec.id_column], spec.id_column)
     ids = table[spec.id_column].to_numpy()
     columns: dict[str, Any] = {}
@@ -156,44 +143,10 @@ def prepare_tabular(
 
 def make_tabular_target(table: pd.DataFrame, spec: TabularSpec) -> pd.Series:
     """The target as int8 0/1, indexed by the id and named like the target column."""
-    _require_columns(table, [spec.id_column, spec.target])
+    require_columns(table, [spec.id_column, spec.target], "lead table")
     codes, _ = _target_codes(table[spec.target], spec.target)
     index = pd.Index(table[spec.id_column].to_numpy(), name=spec.id_column)
     return pd.Series(codes.to_numpy(dtype=np.int8), index=index, name=spec.target)
-
-
-def stratified_split(
-    labels: Sequence[int] | np.ndarray | pd.Series,
-    test_share: float = 0.2,
-    valid_share: float = 0.2,
-    seed: int = 42,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted row positions `(fit, valid, test)`, each with the labels' class balance.
-
-    `test_share` is a share of all rows; `valid_share` is carved from the rows left after the
-    test split (defaults: 20 % test, 16 % valid, 64 % fit). `valid_share=0` gives an empty valid.
-    """
-    from sklearn.model_selection import train_test_split
-
-    labels = np.asarray(labels)
-    if not 0 < test_share < 1 or not 0 <= valid_share < 1:
-        raise ValueError(f"shares must be in (0, 1), got test {test_share}, valid {valid_share}")
-    positions = np.arange(len(labels))
-    rest, test = train_test_split(
-        positions, test_size=test_share, stratify=labels, random_state=seed
-    )
-    if valid_share == 0:
-        return np.sort(rest), np.array([], dtype=int), np.sort(test)
-    fit, valid = train_test_split(
-        rest, test_size=valid_share, stratify=labels[rest], random_state=seed
-    )
-    return np.sort(fit), np.sort(valid), np.sort(test)
-
-
-def _require_columns(table: pd.DataFrame, columns: Iterable[str]) -> None:
-    missing = [column for column in dict.fromkeys(columns) if column not in table.columns]
-    if missing:
-        raise ValueError(f"table has no column(s): {', '.join(map(repr, missing))}")
 
 
 def _check_ids(ids: pd.Series, column: str) -> None:

@@ -11,10 +11,8 @@ from serving.model.bundle import ScoringBundle, load_bundle
 
 
 class LeadScorerModel(mlflow.pyfunc.PythonModel):
-    """Predicts the probability of converting from feature records (events mode) or table rows.
-
-    A table-mode model reads the table's own columns, id included, prepared as in training.
-    """
+    """Predicts the probability of converting from the rows the model reads: feature records
+    (events) or a lead table's own columns, id included (table), prepared as in training."""
 
     def load_context(self, context: Any) -> None:
         self.bundle: ScoringBundle = load_bundle(context.artifacts["bundle"])
@@ -22,8 +20,5 @@ class LeadScorerModel(mlflow.pyfunc.PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        frame = pd.DataFrame(model_input)
-        if self.bundle.spec.mode == "table":
-            frame = self.bundle.table_features(frame)
-        probability = self.bundle.predict_proba(frame)
-        return pd.DataFrame({"probability": probability})
+        features = self.bundle.prepare(pd.DataFrame(model_input))
+        return pd.DataFrame({"probability": self.bundle.predict_proba(features)})

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import training.config
-from training.config import TrainConfig, default_lgbm_params
+from tests.conftest import fast_run
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +29,8 @@ TAOBAO_TYPES = {"view": "pv", "save": "fav", "click": "cart"}
 @pytest.fixture(scope="module")
 def taobao_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """user_id, item_id, behavior_type, timestamp (epoch seconds); conversions are "buy" rows."""
-    from simulator.audience import SimulationConfig, simulate_audience
+    from simulator.audience import simulate_audience
+    from simulator.config import SimulationConfig
 
     audience = simulate_audience(SimulationConfig(n_followers=3000, days=240, seed=11))
     events = audience.interactions
@@ -71,10 +70,7 @@ def test_train_and_score_a_taobao_log(taobao_log, tracking_uri, tmp_path, monkey
 
     monkeypatch.chdir(tmp_path)  # a stray local store would land here, never in the repo
     # Few trees on one thread: this tests the wiring, and two threads can crawl on a busy box.
-    fast = partial(
-        TrainConfig, num_boost_round=100, lgbm_params=default_lgbm_params() | {"num_threads": 1}
-    )
-    monkeypatch.setattr(training.config, "TrainConfig", fast)
+    fast_run(monkeypatch)
     assert os.environ["MLFLOW_TRACKING_URI"] == tracking_uri
     runner = CliRunner()
     trained = runner.invoke(

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from features.events.load import load_tables
-from serving.batch import score_data_dir
+from serving.batch import score_followers
 from serving.model_store import load_registered
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def _profiles_of(tables, follower_ids: list[str]) -> list[dict]:
 @pytest.fixture(scope="module")
 def batch_scores(trained, audience_dir) -> pd.DataFrame:
     bundle, version = load_registered(f"models:/lead-scorer/{trained.version}")
-    return score_data_dir(audience_dir, AS_OF, bundle, version).set_index("follower_id")
+    return score_followers(audience_dir, AS_OF, bundle, version).scores.set_index("follower_id")
 
 
 def _sample_ids(batch_scores: pd.DataFrame) -> list[str]:

@@ -7,7 +7,6 @@ import pytest
 from pydantic import ValidationError
 
 from features.tabular.spec import TabularSpec, prepare_tabular
-from serving.model.bundle import ModelSpec
 from serving.requests import records_to_table
 from serving.schemas import table_record_model
 
@@ -23,9 +22,7 @@ TABLE = TabularSpec(
 
 @pytest.fixture
 def record():
-    columns = list(TABLE.features)
-    spec = ModelSpec("table-v1", columns, {}, [], 0, "now", mode="table", table=TABLE.to_dict())
-    return table_record_model(spec)
+    return table_record_model(TABLE)
 
 
 def test_fields_are_the_table_columns_by_their_own_names(record):

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.batch import score_table
-from serving.model.bundle import download_bundle
+from serving.batch import score_lead_table
+from serving.model.bundle import load_bundle
 from tests.conftest import CRM_MODEL, make_crm_table
 
 pytestmark = pytest.mark.slow
@@ -36,8 +36,10 @@ def test_table_model_scores_rows_over_http_like_batch(table_server, table_traine
     assert reply.status_code == 200, reply.text
     scores = pd.DataFrame(reply.json()).set_index("id")
     leads.to_csv(tmp_path / "leads.csv", index=False)
-    bundle = download_bundle(f"models:/{CRM_MODEL}/{table_trained.version}")
-    batch = score_table(tmp_path / "leads.csv", bundle, table_trained.version).set_index("Lead ID")
+    bundle = load_bundle(f"models:/{CRM_MODEL}/{table_trained.version}")
+    batch = score_lead_table(tmp_path / "leads.csv", bundle, table_trained.version).set_index(
+        "Lead ID"
+    )
     assert list(scores.index) == list(batch.index) == list(leads["Lead ID"])
     np.testing.assert_allclose(scores["probability"], batch["probability"], rtol=0, atol=1e-12)
     assert (scores["score"] == batch["score"]).all() and (scores["tier"] == batch["tier"]).all()

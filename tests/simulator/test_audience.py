@@ -10,8 +10,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.schema import EVENT_TYPES, HIGH_INTENT_EVENTS, PLATFORMS, POST_FORMATS
-from simulator import audience as simulate
-from simulator.audience import Audience, SimulationConfig, simulate_audience, write_audience
+from simulator import audience
+from simulator import config as world
+from simulator.audience import CHUNK, simulate_audience, write_audience
+from simulator.config import Audience, SimulationConfig
+from simulator.dynamics import draw_chunk
+from simulator.schedule import draw_schedule
 
 SMALL = SimulationConfig(n_followers=500, days=60, seed=7)
 MEDIUM = SimulationConfig(n_followers=6_000, days=120, seed=11)
@@ -71,11 +75,9 @@ def _window(config: SimulationConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def _hidden_archetypes(config: SimulationConfig) -> pd.Series:
     """Re-draw the hidden archetype of each follower (one chunk), indexed by follower_id."""
-    assert config.n_followers <= simulate.CHUNK
+    assert config.n_followers <= CHUNK
     rng = np.random.default_rng([config.seed, 2, 0])
-    chunk = simulate._draw_chunk(
-        rng, config, simulate._draw_schedule(config), 0, config.n_followers
-    )
+    chunk = draw_chunk(rng, config, draw_schedule(config), 0, config.n_followers)
     ids = [f"f{number:07d}" for number in range(1, config.n_followers + 1)]
     return pd.Series(chunk.archetype, index=ids)
 
@@ -103,7 +105,7 @@ def test_other_seed_gives_other_frames(small: Audience) -> None:
 def test_chunking_keeps_ids_unique_and_results_deterministic(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(simulate, "CHUNK", 120)
+    monkeypatch.setattr(audience, "CHUNK", 120)
     first, second = simulate_audience(SMALL), simulate_audience(SMALL)
     expected = [f"f{number:07d}" for number in range(1, SMALL.n_followers + 1)]
     assert first.followers["follower_id"].tolist() == expected
@@ -210,12 +212,12 @@ def test_conversions_are_unique_and_after_following(small: Audience) -> None:
 def test_bots_and_heavy_likers_never_convert_and_lurkers_do(medium: Audience) -> None:
     archetype = _hidden_archetypes(MEDIUM)
     converted = archetype.index.isin(medium.conversions["follower_id"])
-    assert not converted[archetype.isin([simulate.BOT, simulate.LIKER])].any()
-    lurkers = archetype.index[archetype == simulate.LURKER]
-    assert converted[archetype == simulate.LURKER].any()
+    assert not converted[archetype.isin([world.BOT, world.LIKER])].any()
+    lurkers = archetype.index[archetype == world.LURKER]
+    assert converted[archetype == world.LURKER].any()
     lurker_events = medium.interactions[medium.interactions["follower_id"].isin(lurkers)]
     assert set(lurker_events["event_type"]) <= {"view", "profile_visit", "follow", "unfollow"}
-    never = archetype.index[archetype.isin([simulate.BOT, simulate.LIKER])]
+    never = archetype.index[archetype.isin([world.BOT, world.LIKER])]
     assert (medium.oracle.loc[medium.oracle["follower_id"].isin(never), "p_convert"] == 0).all()
 
 
@@ -223,8 +225,8 @@ def test_bots_like_far_more_than_others(medium: Audience) -> None:
     archetype = _hidden_archetypes(MEDIUM)
     likes = medium.interactions[medium.interactions["event_type"] == "like"]
     per_follower = likes.groupby("follower_id").size().reindex(archetype.index, fill_value=0)
-    assert per_follower[archetype == simulate.BOT].median() > 10 * max(
-        per_follower[archetype == simulate.NORMAL].median(), 1
+    assert per_follower[archetype == world.BOT].median() > 10 * max(
+        per_follower[archetype == world.NORMAL].median(), 1
     )
 
 

@@ -9,8 +9,9 @@ from mlflow import MlflowClient
 
 from features.schema import FEATURE_VERSION
 from training import registry
-from training.config import TrainConfig
+from training.config import RunConfig
 from training.run import train
+from training.sources.events import EventLog
 
 pytestmark = pytest.mark.slow
 
@@ -45,13 +46,12 @@ def test_run_is_logged_registered_and_promoted(trained):
 
 
 def test_metrics_are_on_test_rows_and_cutoffs_on_validation_rows(trained, audience_dir):
-    from features.events.load import load_tables
-    from serving.model.bundle import download_bundle, make_score_cutoffs
+    from serving.model.bundle import load_bundle
+    from serving.model.scores import make_score_cutoffs
     from training.evaluate import evaluate_scores
-    from training.run import prepare_split
 
-    split = prepare_split(TrainConfig(data_dir=audience_dir), load_tables(audience_dir))
-    bundle = download_bundle(f"models:/lead-scorer/{trained.version}")
+    split = EventLog(audience_dir).load().split
+    bundle = load_bundle(f"models:/lead-scorer/{trained.version}")
     test = evaluate_scores(split.test["converted"].to_numpy(), bundle.predict_proba(split.test))
     assert test["rows"] == trained.metrics["rows"] == len(split.test)
     assert test["roc_auc"] == pytest.approx(trained.metrics["roc_auc"])
@@ -77,8 +77,8 @@ def test_pyfunc_returns_probabilities(trained, audience_dir):
 
 
 def test_worse_challenger_is_not_promoted_and_rollback_works(trained, audience_dir):
-    weak = TrainConfig(
-        data_dir=audience_dir,
+    weak = RunConfig(
+        EventLog(audience_dir),
         num_boost_round=1,
         lgbm_params={
             "objective": "binary",
@@ -104,12 +104,12 @@ def test_missing_conversions_is_a_clear_error(audience_dir, tmp_path):
     for name in ("followers", "interactions"):
         (tmp_path / f"{name}.parquet").write_bytes((audience_dir / f"{name}.parquet").read_bytes())
     with pytest.raises(ValueError, match="training needs a conversions table"):
-        train(TrainConfig(data_dir=tmp_path))
+        train(RunConfig(EventLog(tmp_path)))
 
 
 def test_a_failed_run_is_marked_failed_and_keeps_the_champion(trained, audience_dir):
     champion = registry.champion_version("lead-scorer")
-    broken = TrainConfig(data_dir=audience_dir, lgbm_params={"objective": "no-such-objective"})
+    broken = RunConfig(EventLog(audience_dir), lgbm_params={"objective": "no-such-objective"})
     with pytest.raises(Exception, match="objective"):
         train(broken)
     runs = mlflow.search_runs(order_by=["start_time DESC"], max_results=1)

@@ -12,30 +12,28 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
-from features.events.load import load_tables
-from features.schema import feature_columns
-from serving.model.bundle import download_bundle
-from serving.model.encode import CategoryLevels, to_model_input
-from training.boost import STOP_SET, VALID_SET
-from training.config import TrainConfig, default_lgbm_params
-from training.run import model_inputs, prepare_split, train, trial_scorer
+from serving.model.bundle import load_bundle
+from serving.model.encode import to_model_input
+from training.boost import STOP_SET, VALID_SET, boost_settings
+from training.config import RunConfig
+from training.run import encode, fit_levels, train, trial_scorer
+from training.sources.events import EventLog, events_lgbm_params
 from training.tune import SHRINKAGE_STEP, PruneOnValidLoss, study_storage, tune
 
 MODEL = "tuned-test"
 
 
-def _config(audience_dir: Path, **changes) -> TrainConfig:
+def _config(audience_dir: Path, **changes) -> RunConfig:
     # Few trees on one thread, no baselines: this tests the wiring, not the model's quality.
     settings = {
-        "data_dir": audience_dir,
         "model_name": MODEL,
         "num_boost_round": 60,
         "early_stopping_rounds": 20,
         "trials": 2,
         "baselines": False,
-        "lgbm_params": default_lgbm_params() | {"num_threads": 1},
+        "lgbm_params": events_lgbm_params() | {"num_threads": 1},
     }
-    return TrainConfig(**(settings | changes))
+    return RunConfig(EventLog(audience_dir), **(settings | changes))
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +44,13 @@ def tuned(audience_dir, tracking_uri):
 
 
 @pytest.fixture(scope="module")
-def split(audience_dir):
-    config = _config(audience_dir)
-    return prepare_split(config, load_tables(audience_dir))
+def source(audience_dir):
+    return _config(audience_dir).source.load()
+
+
+@pytest.fixture(scope="module")
+def split(source):
+    return source.split
 
 
 @pytest.mark.slow
@@ -98,7 +100,7 @@ def test_best_params_are_logged_and_used_by_the_refit_model(tuned):
         assert float(run.data.params[f"best_{name}"]) == pytest.approx(value)
         assert float(run.data.params[f"lgbm_{name}"]) == pytest.approx(value)
     assert run.data.metrics["tune_trials"] == 2 and run.data.metrics["tune_pruned"] == 0
-    booster = download_bundle(f"models:/{MODEL}/{first.version}").booster
+    booster = load_bundle(f"models:/{MODEL}/{first.version}").booster
     assert booster.params["learning_rate"] == pytest.approx(tuning.best_params["learning_rate"])
     assert booster.params["num_leaves"] == tuning.best_params["num_leaves"]
     assert booster.params["min_data_in_leaf"] == tuning.best_params["min_data_in_leaf"]
@@ -113,8 +115,8 @@ def test_the_same_seed_gives_the_same_study_and_the_same_model(tuned, split):
     assert first.run_id != second.run_id and first.version != second.version
     assert first.tuning.best_params == second.tuning.best_params
     assert first.tuning.best_value == second.tuning.best_value
-    one = download_bundle(f"models:/{MODEL}/{first.version}").predict_proba(split.test)
-    two = download_bundle(f"models:/{MODEL}/{second.version}").predict_proba(split.test)
+    one = load_bundle(f"models:/{MODEL}/{first.version}").predict_proba(split.test)
+    two = load_bundle(f"models:/{MODEL}/{second.version}").predict_proba(split.test)
     assert len(one) == len(split.test) and np.unique(one).size > 5
     np.testing.assert_array_equal(one, two)
     assert first.metrics == second.metrics
@@ -143,11 +145,11 @@ def test_headline_metrics_and_version_tags_are_on_the_test_period(tuned, split):
 
 @pytest.mark.slow
 def test_the_command_line_summary_names_the_test_period_and_the_study(tuned, capsys, monkeypatch):
-    from leadscore.cli import _print_run
+    from leadscore.show import show_run
 
     monkeypatch.setenv("COLUMNS", "250")
     first, _ = tuned
-    _print_run(first, MODEL, "sqlite:///store.db")
+    show_run(first, MODEL, "sqlite:///store.db")
     out = capsys.readouterr().out
     assert f"out-of-time test period: {int(first.metrics['rows']):,} rows" in out
     assert f"log loss {first.valid_metrics['log_loss']:.4f}" in out
@@ -164,13 +166,12 @@ class PruneSecondTrial(optuna.pruners.BasePruner):
 
 
 @pytest.mark.slow
-def test_a_pruned_trial_finishes_its_run_tagged_as_pruned(split, tracking_uri):
+def test_a_pruned_trial_finishes_its_run_tagged_as_pruned(source, tracking_uri):
     config = _config(Path("."))
-    levels = CategoryLevels().fit(split.fit).levels_
     mlflow.set_experiment("leadscore")
     with mlflow.start_run(run_name="prune-test") as parent:
         result = tune(
-            trial_scorer(model_inputs(split, levels, config), config),
+            trial_scorer(source.tuning_rows(config.seed), source, config),
             config.lgbm_params,
             model_name=config.model_name,
             run_id=parent.info.run_id,
@@ -250,24 +251,24 @@ def test_the_pruning_callback_needs_the_validation_log_loss():
 
 
 @pytest.mark.slow
-def test_watching_the_validation_rows_leaves_the_trees_unchanged(split):
+def test_watching_the_validation_rows_leaves_the_trees_unchanged(source):
     from training.boost import train_booster
-    from training.run import boost_settings
 
     config = _config(Path("."))
-    levels = CategoryLevels().fit(split.fit).levels_
+    levels = fit_levels(source.periods["fit"], source.categorical)
     seen: dict[str, set[str]] = {"plain": set(), "watched": set()}
 
     def record(key: str):
         return lambda env: seen[key].update(name for name, *_ in env.evaluation_result_list)
 
-    inputs, settings = model_inputs(split, levels, config), boost_settings(config)
+    inputs = encode(source.periods, source.columns, levels)
+    settings = boost_settings(config.boosting, config.seed, source.columns, levels)
     fit, stop, valid = inputs["fit"], inputs["stop"], inputs["valid"]
     plain = train_booster(settings, fit, {STOP_SET: stop}, [record("plain")])
     watched = train_booster(settings, fit, {STOP_SET: stop, VALID_SET: valid}, [record("watched")])
     assert seen == {"plain": {STOP_SET}, "watched": {STOP_SET, VALID_SET}}
     assert plain.best_iteration == watched.best_iteration
-    matrix = to_model_input(split.test, list(feature_columns(config.features)), levels)
+    matrix = to_model_input(source.split.test, list(source.columns), levels)
     np.testing.assert_array_equal(plain.predict(matrix), watched.predict(matrix))
 
 
@@ -283,6 +284,6 @@ def test_the_study_lives_beside_a_local_store_or_in_mlruns(tmp_path, monkeypatch
 
 def test_bad_tuning_settings_are_rejected():
     with pytest.raises(ValueError, match="trials"):
-        TrainConfig(data_dir=Path("."), trials=-1)
+        RunConfig(EventLog(Path(".")), trials=-1)
     with pytest.raises(ValueError, match="tune_metric"):
-        TrainConfig(data_dir=Path("."), tune_metric="roc_auc")
+        RunConfig(EventLog(Path(".")), tune_metric="roc_auc")

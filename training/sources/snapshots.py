@@ -10,7 +10,7 @@ import pandas as pd
 from features.build import build_follower_features
 from features.events.load import Tables
 from features.labels import make_labels, select_snapshot_followers
-from features.schema import DEFAULT_FEATURE_CONFIG, ENTITY_KEY, LABEL_COLUMN, FeatureConfig
+from features.schema import DEFAULT_FEATURE_CONFIG, LABEL_COLUMN, FeatureConfig
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,3 @@ def describe_split(split: TimeSplit) -> dict[str, str | int]:
         described[f"{part}_from"] = str(rows[AS_OF_COLUMN].min().date())
         described[f"{part}_to"] = str(rows[AS_OF_COLUMN].max().date())
     return described
-
-
-__all__ = ["AS_OF_COLUMN", "ENTITY_KEY", "TimeSplit", "build_training_frame", "split_by_time"]

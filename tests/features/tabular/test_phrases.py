@@ -1,9 +1,6 @@
-"""Reasons of a table model in words, and table-mode model specs beside events-mode ones."""
+"""Reasons of a table model in words: levels in their usual spelling, numbers against quartiles."""
 
 from __future__ import annotations
-
-import json
-from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -11,8 +8,6 @@ import pytest
 
 from features.tabular.phrases import TablePhrases, say_table_value
 from features.tabular.spec import infer_tabular_spec, prepare_tabular
-from serving.model.bundle import SPEC_FILE, ModelSpec, ScoringBundle, load_spec
-from serving.model.encode import CategoryLevels
 
 
 @pytest.fixture
@@ -54,40 +49,3 @@ def test_numbers_are_low_typical_or_high_against_training_quartiles(phrases: dic
     assert say_table_value("Visits", 0.25, phrases) == "Visits is 0.2 (low)"
     assert say_table_value("Visits", np.nan, phrases) == "Visits is missing"
     assert say_table_value("Seconds", 12.0, phrases) == "Seconds is 12"
-
-
-def test_events_mode_spec_without_table_fields_still_loads(tmp_path) -> None:
-    old = {
-        "feature_version": "v2",
-        "feature_columns": ["n_click_7d"],
-        "categorical_levels": {},
-        "score_cutoffs": [0.5],
-        "horizon_days": 28,
-        "trained_at": "2026-01-01T00:00:00+00:00",
-        "mode": "events",
-        "calibration": {},
-        "metrics": {"roc_auc": 0.8},
-    }
-    (tmp_path / SPEC_FILE).write_text(json.dumps(old))
-    spec = load_spec(tmp_path)
-    assert spec.mode == "events" and spec.entity_key == "follower_id"
-    assert spec.table == {} and spec.placeholders == [] and spec.phrases == {}
-    with pytest.raises(ValueError, match="mode is 'events'"):
-        ScoringBundle(booster=None, spec=spec).table_features(pd.DataFrame({"a": [1]}))
-
-
-def test_table_spec_round_trips_and_prepares_rows(table: pd.DataFrame, tmp_path) -> None:
-    tabular = infer_tabular_spec(table, "id", "won")
-    levels = CategoryLevels(tabular.categorical).fit(prepare_tabular(table, tabular)).levels_
-    spec = ModelSpec(
-        "table-v1", list(tabular.features), levels, [], 0, "now", mode="table",
-        entity_key="id", table=tabular.to_dict(), placeholders=["Select"],
-    )  # fmt: skip
-    (tmp_path / SPEC_FILE).write_text(json.dumps(asdict(spec)))
-    loaded = ScoringBundle(booster=None, spec=load_spec(tmp_path))
-    assert loaded.tabular_spec == tabular
-    rows = loaded.table_features(table.drop(columns=["won"]).iloc[[5, 0]])
-    assert rows.index.tolist() == ["p5", "p0"] and rows["Lead Source"].isna().tolist() == [
-        True,
-        False,
-    ]

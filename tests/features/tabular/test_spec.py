@@ -9,10 +9,8 @@ import pytest
 from features.tabular.spec import (
     TabularSpec,
     infer_tabular_spec,
-    load_table,
     make_tabular_target,
     prepare_tabular,
-    stratified_split,
 )
 from serving.model.encode import CategoryLevels, to_model_input
 
@@ -155,38 +153,6 @@ def test_unseen_and_missing_categories_encode_to_nan(
     assert np.isnan(matrix[[0, 2, 3], 0]).all()
     assert matrix[[1, 4], 0].tolist() == [google, google]
     assert matrix[:, 3].tolist() == [120.0, 0.0, 35.0, 900.0, 5.0]
-
-
-def test_stratified_split_is_reproducible_and_stratified() -> None:
-    labels = np.array([1] * 40 + [0] * 60)
-    fit, valid, test = stratified_split(labels, test_share=0.2, valid_share=0.25, seed=7)
-    assert (len(fit), len(valid), len(test)) == (60, 20, 20)
-    assert [labels[part].sum() for part in (fit, valid, test)] == [24, 8, 8]
-    assert sorted(np.concatenate([fit, valid, test]).tolist()) == list(range(100))
-    again = stratified_split(labels, test_share=0.2, valid_share=0.25, seed=7)
-    assert all(np.array_equal(a, b) for a, b in zip((fit, valid, test), again, strict=True))
-    other = stratified_split(labels, test_share=0.2, valid_share=0.25, seed=8)
-    assert not np.array_equal(test, other[2])
-    assert len(stratified_split(labels, valid_share=0)[1]) == 0
-
-
-def test_load_table_reads_crlf_csv_with_empty_as_missing(tmp_path) -> None:
-    path = tmp_path / "leads.csv"
-    path.write_bytes(b"id,source,visits\r\n1,Google,3\r\n2,,\r\n3,None,NA\r\n")
-    table = load_table(path)
-    assert list(table.columns) == ["id", "source", "visits"]
-    assert table["source"].isna().tolist() == [False, True, False]
-    assert table["source"].tolist()[2] == "None"
-    assert table["visits"].tolist()[2] == "NA"
-    assert not any("\r" in str(value) for value in table.to_numpy().ravel())
-
-
-def test_load_table_reads_parquet_and_rejects_other_files(tmp_path) -> None:
-    table = pd.DataFrame({"id": [1, 2], "source": ["a", None]})
-    table.to_parquet(tmp_path / "leads.parquet")
-    pd.testing.assert_frame_equal(load_table(tmp_path / "leads.parquet"), table)
-    with pytest.raises(ValueError, match="unsupported file type"):
-        load_table(tmp_path / "leads.xlsx")
 
 
 def test_bad_number_error_names_the_lead(leads: pd.DataFrame, spec: TabularSpec) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from serving.model.bundle import make_score_cutoffs, score_from_probability, tier_from_score
 from serving.model.encode import CategoryLevels, to_model_input
+from serving.model.scores import make_score_cutoffs, score_from_probability, tier_from_score
 
 
 def test_levels_are_learned_most_frequent_first():

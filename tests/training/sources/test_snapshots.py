@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from features.events.load import Tables
-from simulator.audience import SimulationConfig
-from training.config import TrainConfig
+from simulator.config import SimulationConfig
+from training.sources.events import EventLog
 from training.sources.snapshots import describe_split, make_snapshot_dates, split_by_time
 
 DAY = pd.Timedelta(days=1)
@@ -74,7 +76,7 @@ def test_too_few_snapshots_is_a_clear_error(n_dates, message):
 
 def test_the_default_simulated_span_has_room_for_every_period():
     """The default audience (and the tests' one, same span) fits the default split."""
-    simulation, config = SimulationConfig(), TrainConfig(data_dir=".")
+    simulation, config = SimulationConfig(), EventLog(Path("."))
     start = pd.Timestamp(simulation.start, tz="UTC")
     days = pd.date_range(start, periods=simulation.days, freq="D")
     tables = Tables(followers=pd.DataFrame(), interactions=pd.DataFrame({"occurred_at": days}))

@@ -13,16 +13,18 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from features.tabular.spec import TABLE_VERSION
-from serving.batch import score_table
-from serving.model.bundle import ModelSpec, download_bundle
-from tests.conftest import CRM_MODEL, fast_table_config, make_crm_table
+from serving.batch import score_lead_table
+from serving.model.bundle import load_bundle
+from serving.model.spec import EventsInput, ModelSpec, TableInput
+from tests.conftest import CRM_MODEL, fast_run, fast_table_config, load_source, make_crm_table
 from training import registry
-from training.sources.table import prepare_table_data
-from training.table import train_table
-from training.table_fit import booster_feature_names
-from training.table_model import spec_mismatch
+from training.boost import booster_feature_names
+from training.registry import spec_mismatch
+from training.run import train
+from training.sources.table import stratified_split, table_lgbm_params
 
-LEADS = Path("/work/shared/data/Leads.csv")
+# The shared lead table beside the repository, read in place (never copied into it).
+LEADS = Path(__file__).resolve().parents[4] / "shared" / "data" / "Leads.csv"
 POST_CONTACT = (
     "Tags",
     "Lead Quality",
@@ -35,9 +37,9 @@ POST_CONTACT = (
 
 
 def test_prepare_audits_only_non_test_rows_and_excludes_leaks(crm_table):
-    data = prepare_table_data(fast_table_config(crm_table))
-    fit, valid, test = data.parts
-    assert (len(fit), len(valid), len(test)) == (1280, 320, 400)
+    data = load_source(fast_table_config(crm_table))
+    fit, stop, test = data.parts
+    assert (len(fit), len(stop), len(test)) == (1280, 320, 400)
     assert data.target[test].mean() == pytest.approx(data.target.mean(), abs=0.01)
     assert set(data.audit["column"]) == {"Status Tag", "Deal Score"}
     assert (data.audit["action"] == "excluded").all()
@@ -52,7 +54,7 @@ def test_prepare_audits_only_non_test_rows_and_excludes_leaks(crm_table):
 
 
 def test_audit_never_sees_the_test_rows(crm_table, tmp_path):
-    data = prepare_table_data(fast_table_config(crm_table))
+    data = load_source(fast_table_config(crm_table))
     # Scramble both leaks on the test rows only: the split follows the target, so it is the
     # same, and the audit's findings (counts included) must not move.
     table = pd.read_csv(crm_table)
@@ -60,18 +62,18 @@ def test_audit_never_sees_the_test_rows(crm_table, tmp_path):
     table.loc[test, "Status Tag"] = "Closed Won"
     table.loc[test, "Deal Score"] = np.random.default_rng(0).normal(0, 50, len(test))
     table.to_csv(tmp_path / "scrambled.csv", index=False)
-    again = prepare_table_data(fast_table_config(tmp_path / "scrambled.csv"))
+    again = load_source(fast_table_config(tmp_path / "scrambled.csv"))
     assert all(np.array_equal(a, b) for a, b in zip(again.parts, data.parts, strict=True))
     pd.testing.assert_frame_equal(again.audit, data.audit)
 
 
 def test_keep_overrides_the_audit_and_unknown_keep_is_an_error(crm_table):
-    data = prepare_table_data(fast_table_config(crm_table, keep=("Status Tag",)))
+    data = load_source(fast_table_config(crm_table, keep=("Status Tag",)))
     assert "Status Tag" in data.spec.features
     kept = data.audit.set_index("column")["action"]
     assert kept["Status Tag"] == "kept (--keep)" and kept["Deal Score"] == "excluded"
     with pytest.raises(ValueError, match="--keep names column.*Lead Number"):
-        prepare_table_data(fast_table_config(crm_table, keep=("Lead Number",)))
+        load_source(fast_table_config(crm_table, keep=("Lead Number",)))
 
 
 @pytest.mark.parametrize(
@@ -84,14 +86,14 @@ def test_keep_overrides_the_audit_and_unknown_keep_is_an_error(crm_table):
 )
 def test_bad_settings_are_clear_errors(crm_table, changes, message):
     with pytest.raises(ValueError, match=message):
-        prepare_table_data(fast_table_config(crm_table, **changes))
+        load_source(fast_table_config(crm_table, **changes))
 
 
 def test_too_few_rows_of_a_class_is_a_clear_error(tmp_path):
     table = make_crm_table(200).assign(Converted=[1] * 5 + [0] * 195)
     table.to_csv(tmp_path / "few.csv", index=False)
     with pytest.raises(ValueError, match="only 5 rows of one class"):
-        prepare_table_data(fast_table_config(tmp_path / "few.csv"))
+        load_source(fast_table_config(tmp_path / "few.csv"))
 
 
 def test_booster_feature_names_are_safe_and_unique():
@@ -106,8 +108,8 @@ def test_table_run_is_logged_registered_and_promoted(table_trained):
     assert 0.75 < result.metrics["roc_auc"] < 0.95  # the leaks are out, the signal is in
     assert result.metrics["log_loss"] < result.metrics["log_loss_baseline"]
     assert set(result.baselines) == {"logistic", "LightGBM default"}
-    assert result.rows == {"fit": 1280, "valid": 320, "test": 400}
-    assert {"Status Tag", "Deal Score", "Newsletter"} <= dict(result.excluded).keys()
+    assert result.summary.rows == {"fit": 1280, "stop": 320, "test": 400}
+    assert {"Status Tag", "Deal Score", "Newsletter"} <= dict(result.summary.excluded).keys()
     run = mlflow.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     tags = run.data.tags
@@ -131,29 +133,29 @@ def test_table_run_is_logged_registered_and_promoted(table_trained):
 
 @pytest.mark.slow
 def test_table_bundle_carries_spec_and_pyfunc_matches_batch(table_trained, crm_table):
-    bundle = download_bundle(f"models:/{CRM_MODEL}/{table_trained.version}")
+    bundle = load_bundle(f"models:/{CRM_MODEL}/{table_trained.version}")
     spec = bundle.spec
-    assert spec.mode == "table" and spec.entity_key == "Lead ID"
-    assert spec.placeholders == ["Select"] and len(spec.score_cutoffs) == 98
+    assert spec.kind == "table" and spec.entity_key == "Lead ID"
+    assert spec.inputs.placeholders == ["Select"] and len(spec.score_cutoffs) == 98
     assert spec.categorical_levels["Lead Source"][:2] in (
         ["google", "direct traffic"], ["google", "olark chat"],
     )  # fmt: skip
     assert "select" not in spec.categorical_levels["City"]
-    assert spec.phrases["labels"]["Lead Source"]["google"] in ("Google", "google")
+    assert spec.inputs.phrases["labels"]["Lead Source"]["google"] in ("Google", "google")
     model = mlflow.pyfunc.load_model(f"models:/{CRM_MODEL}/{table_trained.version}")
     inputs = [column.name for column in model.metadata.get_input_schema().inputs]
     assert inputs == ["Lead ID", *spec.feature_columns]
     table = pd.read_csv(crm_table).head(50)
-    numeric = bundle.tabular_spec.numeric
+    numeric = spec.inputs.columns.numeric
     predicted = model.predict(table.astype(dict.fromkeys(numeric, "float64")))
-    batch = score_table(crm_table, bundle, table_trained.version, reasons=0).head(50)
+    batch = score_lead_table(crm_table, bundle, table_trained.version, reasons=0).head(50)
     np.testing.assert_allclose(predicted["probability"], batch["probability"], rtol=0, atol=1e-12)
 
 
 @pytest.mark.slow
 def test_batch_scores_every_row_with_reasons_and_clear_errors(table_trained, crm_table, tmp_path):
-    bundle = download_bundle(f"models:/{CRM_MODEL}/{table_trained.version}")
-    scores = score_table(crm_table, bundle, table_trained.version)
+    bundle = load_bundle(f"models:/{CRM_MODEL}/{table_trained.version}")
+    scores = score_lead_table(crm_table, bundle, table_trained.version)
     assert list(scores.columns[:4]) == ["Lead ID", "probability", "score", "tier"]
     assert len(scores) == 2000 and scores["Lead ID"].iloc[0] == "L00000"
     assert scores["score"].between(1, 99).all() and set(scores["tier"]) == set("ABCD")
@@ -164,14 +166,14 @@ def test_batch_scores_every_row_with_reasons_and_clear_errors(table_trained, crm
     table = make_crm_table(20, seed=3).drop(columns=["Converted", "Status Tag"])
     table.loc[0, "Lead Origin"] = "Carrier Pigeon"
     table.to_csv(tmp_path / "new.csv", index=False)
-    fresh = score_table(tmp_path / "new.csv", bundle, "1")
+    fresh = score_lead_table(tmp_path / "new.csv", bundle, "1")
     assert len(fresh) == 20 and 0 < fresh["probability"].iloc[0] < 1
     table.drop(columns=["Visits"]).to_csv(tmp_path / "short.csv", index=False)
     with pytest.raises(ValueError, match="no column.*'Visits'"):
-        score_table(tmp_path / "short.csv", bundle, "1")
+        score_lead_table(tmp_path / "short.csv", bundle, "1")
     table.assign(Visits=["many"] + [1.0] * 19).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ValueError, match="numeric column 'Visits'.*'many'.*'L00000'"):
-        score_table(tmp_path / "bad.csv", bundle, "1")
+        score_lead_table(tmp_path / "bad.csv", bundle, "1")
 
 
 @pytest.mark.slow
@@ -179,7 +181,7 @@ def test_weaker_challenger_on_the_same_columns_is_compared_on_the_same_test_rows
     table_trained, crm_table
 ):
     weak = fast_table_config(crm_table, num_boost_round=2, baselines=False)
-    result = train_table(weak)
+    result = train(weak)
     assert not result.promoted
     assert "< champion's" in result.reason and "same test rows" in result.reason
     assert registry.champion_version(CRM_MODEL) == table_trained.version
@@ -191,12 +193,12 @@ def test_champion_of_another_mode_or_columns_is_never_replaced(trained, table_tr
     source = MlflowClient().get_model_version("lead-scorer", trained.version).source
     events = mlflow.register_model(source, "crm-mixed").version
     registry.promote("crm-mixed", str(events))
-    result = train_table(fast_table_config(crm_table, model_name="crm-mixed", baselines=False))
+    result = train(fast_table_config(crm_table, model_name="crm-mixed", baselines=False))
     assert not result.promoted
     assert "is a events-mode model, this one a table-mode model" in result.reason
     assert registry.champion_version("crm-mixed") == str(events)
     # Other columns: a table champion that reads one column more.
-    kept = train_table(fast_table_config(crm_table, keep=("Status Tag",), baselines=False))
+    kept = train(fast_table_config(crm_table, keep=("Status Tag",), baselines=False))
     assert not kept.promoted and "reads other columns" in kept.reason
     assert "adds ['Status Tag']" in kept.reason
     assert registry.champion_version(CRM_MODEL) == table_trained.version
@@ -207,24 +209,26 @@ def test_spec_mismatch_names_mode_id_target_and_columns():
         "id_column": "id", "target": "won", "features": ["a", "b"],
         "categorical": ["a"], "numeric": ["b"],
     }  # fmt: skip
-    spec = ModelSpec("table-v1", ["a", "b"], {}, [], 0, "now", mode="table", table=table)
-    events = ModelSpec("v2", ["x"], {}, [], 28, "now")
+    spec = ModelSpec("table-v1", ["a", "b"], {}, [], "now", TableInput(table))
+    events = ModelSpec("v2", ["x"], {}, [], "now", EventsInput(28))
     assert spec_mismatch(spec, spec) is None
     assert "events-mode" in spec_mismatch(events, spec)
-    other_id = ModelSpec(
-        "table-v1", [], {}, [], 0, "now", mode="table", table=table | {"id_column": "x"}
-    )
+    other_id = ModelSpec("table-v1", [], {}, [], "now", TableInput(table | {"id_column": "x"}))
     assert "another id column ('x'; this one 'id')" in spec_mismatch(other_id, spec)
     fewer = table | {"features": ["a"], "numeric": []}
-    old = ModelSpec("table-v1", ["a"], {}, [], 0, "now", mode="table", table=fewer)
+    old = ModelSpec("table-v1", ["a"], {}, [], "now", TableInput(fewer))
     assert spec_mismatch(old, spec) == "reads other columns (this one adds ['b'], drops none)"
+    shorter = ModelSpec("v2", ["x"], {}, [], "now", EventsInput(14))
+    assert spec_mismatch(shorter, events) == "predicts 14 days ahead (this one 28)"
+    older = ModelSpec("v1", ["x"], {}, [], "now", EventsInput(28))
+    assert spec_mismatch(older, events) == "uses feature version v1 (this one v2)"
 
 
 @pytest.mark.slow
 def test_a_failed_table_run_is_marked_failed_and_keeps_the_champion(table_trained, crm_table):
     broken = fast_table_config(crm_table, lgbm_params={"objective": "no-such-objective"})
     with pytest.raises(Exception, match="objective"):
-        train_table(broken)
+        train(broken)
     runs = mlflow.search_runs(order_by=["start_time DESC"], max_results=1)
     assert runs.iloc[0]["status"] == "FAILED" and runs.iloc[0]["tags.mode"] == "table"
     assert registry.champion_version(CRM_MODEL) == table_trained.version
@@ -232,13 +236,11 @@ def test_a_failed_table_run_is_marked_failed_and_keeps_the_champion(table_traine
 
 @pytest.mark.slow
 def test_cli_trains_and_scores_a_table(crm_table, tracking_uri, tmp_path, monkeypatch):
-    import training.table
     from leadscore.cli import app
 
     monkeypatch.chdir(tmp_path)  # a stray local store would land here, never in the repo
-    # The command's own settings, on top of fast LightGBM settings.
-    fast = lambda **given: fast_table_config(given["table_path"], **given)  # noqa: E731
-    monkeypatch.setattr(training.table, "TableConfig", fast)
+    params = table_lgbm_params() | {"learning_rate": 0.1, "num_threads": 1}
+    fast_run(monkeypatch, lgbm_params=params, num_boost_round=300)
     runner = CliRunner()
     command = ["train", "--table", str(crm_table), "--target", "Converted", "--id", "Lead ID"]
     trained = runner.invoke(app, [*command, "--exclude", "Lead Number", "--model-name", "crm-cli"])
@@ -279,17 +281,30 @@ def test_cli_table_option_errors(crm_table, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not LEADS.exists(), reason="the shared Leads.csv is not on this machine")
 def test_leakage_audit_on_the_real_leads_file():
-    from features.tabular.spec import load_table
-    from training.sources.table import TableConfig
+    from features.io import read_table
+    from training.sources.table import LeadTable
 
-    table = load_table(LEADS)
+    table = read_table(LEADS)
     assert len(table) == 9240
-    leaky = prepare_table_data(TableConfig(LEADS, "Prospect ID", "Converted", ("Lead Number",)))
+    leaky = LeadTable(LEADS, "Prospect ID", "Converted", ("Lead Number",)).load()
     flagged = set(leaky.audit["column"])
     assert {"Tags", "Lead Quality"} <= flagged
-    honest = TableConfig(LEADS, "Prospect ID", "Converted", ("Lead Number", *POST_CONTACT))
-    data = prepare_table_data(honest)
+    honest = LeadTable(LEADS, "Prospect ID", "Converted", ("Lead Number", *POST_CONTACT))
+    data = honest.load()
     # One acquisition channel of Lead Source (Welingak Website) converts at 98 %.
     assert data.audit["column"].tolist() == ["Lead Source"]
     assert len(data.spec.features) == 21 and "Last Activity" in data.spec.features
     assert json.dumps(data.spec.to_dict())  # JSON-ready for the run
+
+
+def test_stratified_split_is_reproducible_and_stratified() -> None:
+    labels = np.array([1] * 40 + [0] * 60)
+    fit, stop, test = stratified_split(labels, test_share=0.2, stop_share=0.25, seed=7)
+    assert (len(fit), len(stop), len(test)) == (60, 20, 20)
+    assert [labels[part].sum() for part in (fit, stop, test)] == [24, 8, 8]
+    assert sorted(np.concatenate([fit, stop, test]).tolist()) == list(range(100))
+    again = stratified_split(labels, test_share=0.2, stop_share=0.25, seed=7)
+    assert all(np.array_equal(a, b) for a, b in zip((fit, stop, test), again, strict=True))
+    other = stratified_split(labels, test_share=0.2, stop_share=0.25, seed=8)
+    assert not np.array_equal(test, other[2])
+    assert len(stratified_split(labels, stop_share=0)[1]) == 0

@@ -10,11 +10,11 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from serving.model.bundle import download_bundle
-from tests.conftest import fast_table_config
-from training.sources.table import TableConfig, prepare_table_data
-from training.table import train_table
-from training.table_tune import split_for_tuning
+from serving.model.bundle import load_bundle
+from tests.conftest import fast_run, fast_table_config, load_source
+from training.config import RunConfig
+from training.run import train
+from training.sources.table import table_lgbm_params
 
 MODEL = "crm-tuned"
 SEARCHED = {
@@ -23,7 +23,7 @@ SEARCHED = {
 }  # fmt: skip
 
 
-def _config(crm_table: Path, **changes) -> TableConfig:
+def _config(crm_table: Path, **changes) -> RunConfig:
     settings = {"model_name": MODEL, "baselines": False, "trials": 2}
     return fast_table_config(crm_table, **settings | changes)
 
@@ -32,7 +32,7 @@ def _config(crm_table: Path, **changes) -> TableConfig:
 def tuned(crm_table, tracking_uri):
     """Two identical tuned table runs (same seed) on the synthetic CRM export."""
     config = _config(crm_table)
-    return train_table(config), train_table(config)
+    return train(config), train(config)
 
 
 def _trial_runs(parent_id: str):
@@ -45,18 +45,18 @@ def _trial_runs(parent_id: str):
 
 def test_trials_are_judged_on_fit_rows_held_out_from_the_trial(crm_table):
     config = _config(crm_table)
-    data = prepare_table_data(config)
+    data = load_source(config)
     fit, stop, test = data.parts
-    trial_fit, trial_valid = split_for_tuning(data, config)
+    trial_fit, trial_valid = data.split_for_tuning(config.seed)
     assert (len(trial_fit), len(trial_valid)) == (1024, 256)
     # A partition of the fit rows: never the early-stopping or the test rows.
     np.testing.assert_array_equal(np.sort(np.concatenate([trial_fit, trial_valid])), fit)
     assert not np.intersect1d(trial_fit, trial_valid).size
     assert not np.intersect1d(trial_valid, np.concatenate([stop, test])).size
     assert data.target[trial_valid].mean() == pytest.approx(data.target[fit].mean(), abs=0.01)
-    again = split_for_tuning(data, config)
+    again = data.split_for_tuning(config.seed)
     np.testing.assert_array_equal(again[1], trial_valid)
-    other = split_for_tuning(data, _config(crm_table, seed=7))
+    other = data.split_for_tuning(7)
     assert not np.array_equal(other[1], trial_valid)
 
 
@@ -106,14 +106,14 @@ def test_best_params_are_logged_and_refit_on_all_fit_rows(tuned):
     assert metrics["tune_best_valid_log_loss"] == pytest.approx(tuning.best_value)
     assert run.data.tags["optuna_study"] == tuning.study_name
     assert (params["tune_fit_rows"], params["tune_valid_rows"]) == ("1024", "256")
-    booster = download_bundle(f"models:/{MODEL}/{first.version}").booster
+    booster = load_bundle(f"models:/{MODEL}/{first.version}").booster
     # The saved model text keeps 6 significant digits of each setting.
     rate = tuning.best_params["learning_rate"]
     assert booster.params["learning_rate"] == pytest.approx(rate, rel=1e-5)
     assert booster.params["num_leaves"] == tuning.best_params["num_leaves"]
     assert booster.params["min_data_in_leaf"] == tuning.best_params["min_data_in_leaf"]
     # The refit is an untuned run's: all fit rows, test metrics on the untouched test rows.
-    assert first.rows == {"fit": 1280, "valid": 320, "test": 400}
+    assert first.summary.rows == {"fit": 1280, "stop": 320, "test": 400}
     assert first.metrics["rows"] == 400 and 0.7 < first.metrics["roc_auc"] < 0.95
     assert metrics["test_roc_auc"] == pytest.approx(first.metrics["roc_auc"])
 
@@ -124,10 +124,10 @@ def test_the_same_seed_gives_the_same_study_and_the_same_model(tuned, crm_table)
     assert first.run_id != second.run_id and first.version != second.version
     assert first.tuning.best_params == second.tuning.best_params
     assert first.tuning.best_value == second.tuning.best_value
-    data = prepare_table_data(_config(crm_table))
+    data = load_source(_config(crm_table))
     rows = data.table.iloc[data.parts[2]]
-    bundles = [download_bundle(f"models:/{MODEL}/{result.version}") for result in tuned]
-    one, two = (bundle.predict_proba(bundle.table_features(rows)) for bundle in bundles)
+    bundles = [load_bundle(f"models:/{MODEL}/{result.version}") for result in tuned]
+    one, two = (bundle.predict_proba(bundle.prepare(rows)) for bundle in bundles)
     assert np.unique(one).size > 5
     np.testing.assert_array_equal(one, two)
     assert first.metrics == second.metrics
@@ -135,13 +135,12 @@ def test_the_same_seed_gives_the_same_study_and_the_same_model(tuned, crm_table)
 
 @pytest.mark.slow
 def test_cli_tunes_a_table(crm_table, tracking_uri, tmp_path, monkeypatch):
-    import training.table
     from leadscore.cli import app
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "250")
-    fast = lambda **given: fast_table_config(given["table_path"], **given)  # noqa: E731
-    monkeypatch.setattr(training.table, "TableConfig", fast)
+    params = table_lgbm_params() | {"learning_rate": 0.1, "num_threads": 1}
+    fast_run(monkeypatch, lgbm_params=params, num_boost_round=300)
     command = ["train", "--table", str(crm_table), "--target", "Converted", "--id", "Lead ID"]
     command += ["--exclude", "Lead Number", "--model-name", "crm-cli-tuned"]
     result = CliRunner().invoke(app, [*command, "--trials", "2", "--tune-metric", "pr_auc"])

@@ -1,0 +1,82 @@
+"""Commands that operate registered models: serve one, open the MLflow UI, promote, roll back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadscore.options import DEFAULT_MODEL, ModelName, ModelUri
+from leadscore.show import console, fail
+
+
+def tracking() -> str:
+    """Point MLflow at the local store (or MLFLOW_TRACKING_URI); the URI."""
+    from training.tracking import configure_tracking
+
+    return configure_tracking(Path("mlruns"))
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 3000,
+    model: ModelUri = None,
+    model_name: ModelName = DEFAULT_MODEL,
+) -> None:
+    """Serve the champion over HTTP with BentoML (OpenAPI at /docs.json, Swagger UI at /)."""
+    from serving.model_store import champion_uri, import_to_bentoml
+
+    tracking()
+    try:
+        tag = import_to_bentoml(model or champion_uri(model_name))
+    except ValueError as error:
+        fail(str(error))
+    console().print(f"serving {tag} on http://{host}:{port}")
+    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScorer"]
+    command += ["--host", host, "--port", str(port)]
+    env = os.environ | {"LEADSCORE_MODEL_TAG": tag}
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def ui(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5000,
+) -> None:
+    """Open the MLflow UI on the local store."""
+    uri = tracking()
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", host, "--port", str(port), "--workers", "1"]
+    # Job workers would outlive the UI; nothing here needs them.
+    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def promote(
+    version: Annotated[str, typer.Argument(help="Model version to make champion.")],
+    model_name: ModelName = DEFAULT_MODEL,
+) -> None:
+    """Make a model version the champion."""
+    from training import registry
+
+    tracking()
+    try:
+        registry.promote(model_name, version)
+    except Exception as error:  # noqa: BLE001  (MLflow raises its own types for a bad version)
+        fail(f"{model_name} version {version}: {error}")
+    console().print(f"{model_name} version {version} is now champion")
+
+
+def rollback(model_name: ModelName = DEFAULT_MODEL) -> None:
+    """Give the champion alias back to the previous champion."""
+    from training import registry
+
+    tracking()
+    try:
+        version = registry.rollback(model_name)
+    except ValueError as error:
+        fail(str(error))
+    console().print(f"{model_name} champion rolled back to version {version}")

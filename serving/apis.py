@@ -1,0 +1,189 @@
+"""The routes of the service, one class per kind of model: events models and table models."""
+
+# No `from __future__ import annotations`: BentoML reads the route signatures at class creation,
+# and a table model's record type exists only inside `table_api`.
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import bentoml
+import pandas as pd
+from bentoml.exceptions import InvalidArgument, NotFound
+
+from features.build import build_follower_features
+from features.tabular.spec import TabularSpec
+from serving.model.bundle import ScoringBundle, load_bundle, load_spec
+from serving.model.spec import EventsInput, ModelSpec, TableInput
+from serving.requests import (
+    events_to_frame,
+    followers_to_score,
+    posts_to_frame,
+    records_to_features,
+    records_to_table,
+)
+from serving.schemas import (
+    Event,
+    FeatureRecord,
+    LeadScore,
+    ModelInfo,
+    Post,
+    Profile,
+    Score,
+    table_record_model,
+)
+from serving.scoring import score_features
+
+logger = logging.getLogger(__name__)
+
+
+class ServedModel:
+    """What every kind shares: the model loaded from the BentoML store, and /model."""
+
+    model_ref: bentoml.models.BentoModel
+
+    def __init__(self) -> None:
+        stored = bentoml.models.get(self.model_ref.tag)
+        self.bundle: ScoringBundle = load_bundle(stored.path_of("mlflow_model"))
+        labels = stored.info.labels
+        self.model_name = labels.get("model_name", stored.tag.name)
+        self.model_version = labels.get("model_version", str(stored.tag.version))
+        logger.info("serving %s version %s", self.model_name, self.model_version)
+
+    def scores(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The scoring function of batch scoring, on prepared features."""
+        return score_features(features, self.bundle, self.model_version)
+
+    def excluded(self) -> dict[str, str]:
+        """Columns left out of the model, and why (only lead tables have any)."""
+        return {}
+
+    @bentoml.api(route="/model")
+    def model(self) -> ModelInfo:
+        """The model answering: name, version, training time, held-out test metrics, features."""
+        spec = self.bundle.spec
+        levels = spec.categorical_levels
+        return ModelInfo(
+            name=self.model_name,
+            version=self.model_version,
+            trained_at=spec.trained_at,
+            feature_version=spec.feature_version,
+            horizon_days=spec.inputs.horizon_days,
+            metrics=spec.metrics,
+            features=spec.feature_columns,
+            mode=spec.kind,
+            entity_key=spec.entity_key,
+            columns={
+                column: "categorical" if column in levels else "numeric"
+                for column in spec.feature_columns
+            },
+            excluded=self.excluded(),
+        )
+
+
+def _to_scores(scores: pd.DataFrame) -> list[Score]:
+    return [Score(**row) for row in scores.to_dict(orient="records")]
+
+
+class EventsAPI(ServedModel):
+    """Lead scores for followers, from feature records (/score) or raw events (/score_events)."""
+
+    @bentoml.api(route="/score")
+    def score(self, followers: list[FeatureRecord]) -> list[Score]:  # type: ignore[valid-type]
+        """Score followers from their feature values."""
+        if not followers:
+            return []
+        try:
+            return _to_scores(self.scores(records_to_features(followers)))
+        except ValueError as error:
+            raise InvalidArgument(str(error)) from None
+
+    @bentoml.api(route="/score_events")
+    def score_events(
+        self,
+        events: list[Event],
+        profiles: list[Profile] | None = None,
+        posts: list[Post] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Score]:
+        """Score followers from raw events before `as_of` (default: now), as training does.
+
+        Profiles and posts are optional: without posts the content features are missing.
+        """
+        try:
+            interactions = events_to_frame(events)
+            followers = followers_to_score(interactions, profiles or [])
+            post_table = posts_to_frame(posts)
+        except ValueError as error:
+            raise InvalidArgument(str(error)) from None
+        if followers.empty:
+            return []
+        cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
+        config = self.bundle.spec.expect(EventsInput).features
+        features = build_follower_features(interactions, followers, cutoff, post_table, config)
+        return _to_scores(self.scores(features))
+
+
+def table_api(table: TabularSpec) -> type[ServedModel]:
+    """The routes of a table model: /score takes that model's own columns."""
+    LeadRecord = table_record_model(table)  # noqa: N806  (a type, named like one)
+
+    class TableAPI(ServedModel):
+        """Lead scores for the rows of a lead table, from the columns the model learnt from."""
+
+        def excluded(self) -> dict[str, str]:
+            return dict(table.excluded)
+
+        @bentoml.api(route="/score")
+        def score(self, leads: list[LeadRecord]) -> list[LeadScore]:  # type: ignore[valid-type]
+            """Score leads from their columns, named as in the table the model learnt from."""
+            if not leads:
+                return []
+            try:
+                scores = self.scores(self.bundle.prepare(records_to_table(leads)))
+            except ValueError as error:
+                raise InvalidArgument(str(error)) from None
+            scores = scores.rename(columns={scores.columns[0]: "id"})
+            return [LeadScore(**row) for row in scores.to_dict(orient="records")]
+
+        @bentoml.api(route="/score_events")
+        def score_events(
+            self,
+            events: list[Event],
+            profiles: list[Profile] | None = None,
+            posts: list[Post] | None = None,
+            as_of: datetime | None = None,
+        ) -> list[Score]:
+            """Answers 400: a table model scores lead rows posted to /score, not events."""
+            raise InvalidArgument(
+                f"{self.model_name} version {self.model_version} is a table-mode model: it "
+                "scores lead rows posted to /score, not events"
+            )
+
+    return TableAPI
+
+
+# How each kind of model is served: its routes, made from its spec.
+ROUTES: dict[type, Callable[[ModelSpec], type[ServedModel]]] = {
+    EventsInput: lambda spec: EventsAPI,
+    TableInput: lambda spec: table_api(spec.expect(TableInput).columns),
+}
+
+
+def api_for(tag: str) -> type[ServedModel]:
+    """The routes for the model stored under `tag`, bound to it.
+
+    Without that model in the store the events routes are declared, and starting the
+    service then says the model is missing.
+    """
+    spec = _stored_spec(tag)
+    routes = EventsAPI if spec is None else ROUTES[type(spec.inputs)](spec)
+    return type("LeadScorer", (routes,), {"model_ref": bentoml.models.BentoModel(tag)})
+
+
+def _stored_spec(tag: str) -> ModelSpec | None:
+    try:
+        stored = bentoml.models.get(tag)
+    except NotFound:
+        return None
+    return load_spec(stored.path_of("mlflow_model"))
