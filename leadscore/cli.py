@@ -77,9 +77,8 @@ def simulate(
     horizon: Annotated[int, typer.Option(min=1, help="Horizon of the oracle, in days.")] = 28,
 ) -> None:
     """Simulate a social audience: followers, posts, interactions, conversions and the oracle."""
-    from simulator.config import SimulationConfig
-
     from simulator.audience import simulate_audience, write_audience
+    from simulator.config import SimulationConfig
 
     config = SimulationConfig(
         n_followers=followers, days=days, seed=seed, start=start, horizon_days=horizon
@@ -159,8 +158,7 @@ def train(
         typer.Option(help="--table: columns to keep although the leakage audit flags them."),
     ] = None,
 ) -> None:
-    """Train on time-ordered snapshots (or a lead table with --table), log to MLflow, register
-    and promote if better."""
+    """Train on event snapshots or a lead table (--table); log, register, promote if better."""
     if table is not None or given(ctx, TABLE_ONLY):
         source = _lead_table(ctx, table, target, id_column, exclude, keep)
     else:
@@ -232,8 +230,7 @@ def score(
     time_unit: TimeUnit = None,
     table: TableFile = None,
 ) -> None:
-    """Score every follower of a data folder as of a date (or every row of a lead table with
-    --table), with the champion by default."""
+    """Score every follower as of a date, or every lead of a table (--table); champion default."""
     from features.io import write_table
     from leadscore.show import show_top
     from serving.batch import score_followers, score_lead_table
