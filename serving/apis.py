@@ -58,6 +58,33 @@ class ServedModel:
         """Columns left out of the model, and why (only lead tables have any)."""
         return {}
 
+    def events_scores(
+        self,
+        events: list[Event],
+        profiles: list[Profile] | None,
+        posts: list[Post] | None,
+        as_of: datetime | None,
+    ) -> list[Score]:
+        """Scores from raw events; a model that does not read events answers 400."""
+        raise InvalidArgument(
+            f"{self.model_name} version {self.model_version} is a {self.bundle.spec.kind}-mode "
+            "model: it scores lead rows posted to /score, not events"
+        )
+
+    @bentoml.api(route="/score_events")
+    def score_events(
+        self,
+        events: list[Event],
+        profiles: list[Profile] | None = None,
+        posts: list[Post] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Score]:
+        """Score followers from raw events before `as_of` (default: now), as training does.
+
+        Profiles and posts are optional: without posts the content features are missing.
+        """
+        return self.events_scores(events, profiles, posts, as_of)
+
     @bentoml.api(route="/model")
     def model(self) -> ModelInfo:
         """The model answering: name, version, training time, held-out test metrics, features."""
@@ -98,18 +125,14 @@ class EventsAPI(ServedModel):
         except ValueError as error:
             raise InvalidArgument(str(error)) from None
 
-    @bentoml.api(route="/score_events")
-    def score_events(
+    def events_scores(
         self,
         events: list[Event],
-        profiles: list[Profile] | None = None,
-        posts: list[Post] | None = None,
-        as_of: datetime | None = None,
+        profiles: list[Profile] | None,
+        posts: list[Post] | None,
+        as_of: datetime | None,
     ) -> list[Score]:
-        """Score followers from raw events before `as_of` (default: now), as training does.
-
-        Profiles and posts are optional: without posts the content features are missing.
-        """
+        """Score followers from raw events before `as_of` (default: now), as training does."""
         try:
             interactions = events_to_frame(events)
             followers = followers_to_score(interactions, profiles or [])
@@ -145,20 +168,6 @@ def table_api(table: TabularSpec) -> type[ServedModel]:
                 raise InvalidArgument(str(error)) from None
             scores = scores.rename(columns={scores.columns[0]: "id"})
             return [LeadScore(**row) for row in scores.to_dict(orient="records")]
-
-        @bentoml.api(route="/score_events")
-        def score_events(
-            self,
-            events: list[Event],
-            profiles: list[Profile] | None = None,
-            posts: list[Post] | None = None,
-            as_of: datetime | None = None,
-        ) -> list[Score]:
-            """Answers 400: a table model scores lead rows posted to /score, not events."""
-            raise InvalidArgument(
-                f"{self.model_name} version {self.model_version} is a table-mode model: it "
-                "scores lead rows posted to /score, not events"
-            )
 
     return TableAPI
 

@@ -98,12 +98,39 @@ def test_score_events_over_http_matches_batch(server, audience_dir, batch_scores
     assert 1 <= len(scores.loc[ids[0], "reasons_up"]) <= 3
     assert all(isinstance(reason, str) and reason for reason in scores.loc[ids[0], "reasons_up"])
     assert (scores["model_version"] == trained.version).all()
-    np.testing.assert_allclose(
-        scores["probability"], batch_scores.loc[ids, "probability"], rtol=0, atol=1e-12
-    )
-    assert (scores["score"] == batch_scores.loc[ids, "score"]).all()
+    _assert_same_scores(scores, batch_scores.loc[ids])
     assert scores.loc[ids[0], "score"] > scores.loc[ids[3], "score"]
     assert scores["tier"].isin(list("ABCD")).all()
+
+
+def _assert_same_scores(scores: pd.DataFrame, batch: pd.DataFrame) -> None:
+    """Service and batch agree exactly: the same probabilities bit for bit (JSON keeps every
+    digit of a float), scores, tiers and reasons."""
+    assert list(scores.index) == list(batch.index)
+    np.testing.assert_array_equal(scores["probability"], batch["probability"])
+    for column in ("score", "tier", "model_version"):
+        assert scores[column].tolist() == batch[column].tolist(), column
+    for column in ("reasons_up", "reasons_down"):
+        assert [list(r) for r in scores[column]] == [list(r) for r in batch[column]], column
+
+
+def _feature_records(tables, ids: list[str]) -> list[dict]:
+    """The sampled followers' feature values as /score takes them, built as batch builds them."""
+    from features.build import build_follower_features
+    from features.labels import select_snapshot_followers
+
+    followers = select_snapshot_followers(tables.followers, tables.conversions, AS_OF)
+    followers = followers.set_index("follower_id").loc[ids].reset_index()
+    features = build_follower_features(tables.interactions, followers, AS_OF, tables.posts)
+    return [{"follower_id": fid, **_jsonable(row)} for fid, row in features.iterrows()]
+
+
+def test_score_over_http_matches_batch_exactly(server, audience_dir, batch_scores):
+    ids = _sample_ids(batch_scores)
+    records = _feature_records(load_tables(audience_dir), ids)
+    reply = httpx.post(f"{server}/score", json={"followers": records}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    _assert_same_scores(pd.DataFrame(reply.json()).set_index("follower_id"), batch_scores.loc[ids])
 
 
 def test_http_errors_name_the_field_and_empty_lists_are_answered(server):
@@ -130,23 +157,14 @@ def test_openapi_and_model_info(server, trained):
 
 
 def test_class_scores_feature_records_like_batch(scorer, batch_scores, audience_dir):
-    from features.build import build_follower_features
-    from features.labels import select_snapshot_followers
     from serving.schemas import FeatureRecord
 
-    tables = load_tables(audience_dir)
     ids = _sample_ids(batch_scores)
-    followers = select_snapshot_followers(tables.followers, tables.conversions, AS_OF)
-    followers = followers[followers["follower_id"].isin(ids)]
-    features = build_follower_features(tables.interactions, followers, AS_OF, tables.posts)
     records = [
-        FeatureRecord(follower_id=follower_id, **_jsonable(row))
-        for follower_id, row in features.iterrows()
+        FeatureRecord(**record) for record in _feature_records(load_tables(audience_dir), ids)
     ]
     scores = pd.DataFrame([s.model_dump() for s in scorer.score(records)]).set_index("follower_id")
-    np.testing.assert_allclose(
-        scores["probability"], batch_scores.loc[scores.index, "probability"], atol=1e-12
-    )
+    _assert_same_scores(scores, batch_scores.loc[ids])
 
 
 def test_unseen_categories_and_unknown_event_types_still_score(scorer):
