@@ -45,16 +45,19 @@ class TablePhrases:
 def say_table_value(column: str, value: object, phrases: Mapping[str, Any]) -> str:
     """One lead's value of `column` in words, from a `TablePhrases.to_dict()` form.
 
-    A level the model never learnt is said as such: the model reads it as missing.
+    A level the model never learnt is said as such: the model reads it as missing. A spec
+    without phrases (or without this column's) says the bare value.
     """
     if is_missing(value):
         return f"{column} is missing"
-    labels = phrases["labels"].get(column)
+    labels = phrases.get("labels", {}).get(column)
     if labels is not None:
         if value in labels:
             return f"{column} is {labels[value]}"
         return f"{column} is {value!r}, a value new to the model"
-    bounds = phrases["quartiles"].get(column)
+    if isinstance(value, str):
+        return f"{column} is {value}"
+    bounds = phrases.get("quartiles", {}).get(column)
     shown = f"{column} is {number(float(value))}"  # type: ignore[arg-type]
     if bounds is None:
         return shown

@@ -11,20 +11,8 @@ from features.tabular.spec import infer_tabular_spec, prepare_tabular
 
 
 @pytest.fixture
-def table() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": [f"p{i}" for i in range(8)],
-            "Lead Source": ["Google", "google", "Google", "Olark Chat", None, "Select", "x", "x"],
-            "Visits": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan],
-            "Seconds": [np.nan] * 8,
-            "won": [1, 0, 1, 0, 1, 0, 1, 0],
-        }
-    )
-
-
-@pytest.fixture
-def phrases(table: pd.DataFrame) -> dict:
+def phrases(small_leads: pd.DataFrame) -> dict:
+    table = small_leads
     spec = infer_tabular_spec(table.assign(Seconds=np.arange(8.0)), "id", "won")
     features = prepare_tabular(table, spec)
     # Levels the model learnt: "x" is left out, as a level beyond max_levels would be.
@@ -49,3 +37,9 @@ def test_numbers_are_low_typical_or_high_against_training_quartiles(phrases: dic
     assert say_table_value("Visits", 0.25, phrases) == "Visits is 0.2 (low)"
     assert say_table_value("Visits", np.nan, phrases) == "Visits is missing"
     assert say_table_value("Seconds", 12.0, phrases) == "Seconds is 12"
+
+
+def test_without_phrases_the_bare_value_is_said() -> None:
+    assert say_table_value("Lead Source", "google", {}) == "Lead Source is google"
+    assert say_table_value("Visits", 3.0, {}) == "Visits is 3"
+    assert say_table_value("Visits", None, {}) == "Visits is missing"
