@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,6 +110,20 @@ def conversions() -> pd.DataFrame:
     )
 
 
+@pytest.fixture
+def small_leads() -> pd.DataFrame:
+    """Eight leads: a source in two spellings, a placeholder, a missing value, an empty column."""
+    return pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(8)],
+            "Lead Source": ["Google", "google", "Google", "Olark Chat", None, "Select", "x", "x"],
+            "Visits": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan],
+            "Seconds": [np.nan] * 8,
+            "won": [1, 0, 1, 0, 1, 0, 1, 0],
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def audience_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated audience written as Parquet (shared by the slow tests)."""
@@ -153,7 +168,6 @@ def make_crm_table(rows: int = 2000, seed: int = 0) -> pd.DataFrame:
     "Status Tag" is filled in by sales after contact (one value is the outcome) and "Deal Score"
     nearly is the outcome: the leakage audit must flag both. "Newsletter" is constant.
     """
-    import numpy as np
 
     rng = np.random.default_rng(seed)
     origins = ["Landing Page", "API", "Lead Add Form", "Import"]

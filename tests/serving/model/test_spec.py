@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,18 +31,6 @@ FIRST_FORM = {
 }
 
 
-@pytest.fixture
-def table() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "id": [f"p{i}" for i in range(8)],
-            "Lead Source": ["Google", "google", "Google", "Olark Chat", None, "Select", "x", "x"],
-            "Visits": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan],
-            "won": [1, 0, 1, 0, 1, 0, 1, 0],
-        }
-    )
-
-
 def test_an_events_spec_of_the_first_form_still_loads(tmp_path) -> None:
     (tmp_path / SPEC_FILE).write_text(json.dumps(FIRST_FORM))
     spec = load_spec(tmp_path)
@@ -54,7 +41,8 @@ def test_an_events_spec_of_the_first_form_still_loads(tmp_path) -> None:
         spec.expect(TableInput)
 
 
-def test_a_table_spec_of_the_first_form_still_loads(table: pd.DataFrame) -> None:
+def test_a_table_spec_of_the_first_form_still_loads(small_leads: pd.DataFrame) -> None:
+    table = small_leads
     tabular = infer_tabular_spec(table, "id", "won")
     flat = FIRST_FORM | {"mode": "table", "horizon_days": 0, "entity_key": "id"}
     flat |= {"table": tabular.to_dict(), "placeholders": ["Select"], "phrases": {"labels": {}}}
@@ -64,7 +52,8 @@ def test_a_table_spec_of_the_first_form_still_loads(table: pd.DataFrame) -> None
     assert spec.inputs.placeholders == ["Select"] and spec.inputs.horizon_days == 0
 
 
-def test_a_table_spec_round_trips_and_prepares_rows(table: pd.DataFrame, tmp_path) -> None:
+def test_a_table_spec_round_trips_and_prepares_rows(small_leads: pd.DataFrame, tmp_path) -> None:
+    table = small_leads
     tabular = infer_tabular_spec(table, "id", "won")
     levels = CategoryLevels(tabular.categorical).fit(prepare_tabular(table, tabular)).levels_
     part = TableInput(tabular.to_dict(), ["Select"])

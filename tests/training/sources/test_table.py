@@ -10,18 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
-from typer.testing import CliRunner
 
 from features.tabular.spec import TABLE_VERSION
 from serving.batch import score_lead_table
 from serving.model.bundle import load_bundle
 from serving.model.spec import EventsInput, ModelSpec, TableInput
-from tests.conftest import CRM_MODEL, fast_run, fast_table_config, load_source, make_crm_table
+from tests.conftest import CRM_MODEL, fast_table_config, load_source, make_crm_table
 from training import registry
 from training.boost import booster_feature_names
 from training.registry import spec_mismatch
 from training.run import train
-from training.sources.table import stratified_split, table_lgbm_params
+from training.sources.table import stratified_split
 
 # The shared lead table beside the repository, read in place (never copied into it).
 LEADS = Path(__file__).resolve().parents[4] / "shared" / "data" / "Leads.csv"
@@ -232,50 +231,6 @@ def test_a_failed_table_run_is_marked_failed_and_keeps_the_champion(table_traine
     runs = mlflow.search_runs(order_by=["start_time DESC"], max_results=1)
     assert runs.iloc[0]["status"] == "FAILED" and runs.iloc[0]["tags.mode"] == "table"
     assert registry.champion_version(CRM_MODEL) == table_trained.version
-
-
-@pytest.mark.slow
-def test_cli_trains_and_scores_a_table(crm_table, tracking_uri, tmp_path, monkeypatch):
-    from leadscore.cli import app
-
-    monkeypatch.chdir(tmp_path)  # a stray local store would land here, never in the repo
-    params = table_lgbm_params() | {"learning_rate": 0.1, "num_threads": 1}
-    fast_run(monkeypatch, lgbm_params=params, num_boost_round=300)
-    runner = CliRunner()
-    command = ["train", "--table", str(crm_table), "--target", "Converted", "--id", "Lead ID"]
-    trained = runner.invoke(app, [*command, "--exclude", "Lead Number", "--model-name", "crm-cli"])
-    assert trained.exit_code == 0, trained.output
-    assert "Deal Score" in trained.output and "single-column ROC AUC" in trained.output
-    assert "held-out test: 400 leads" in trained.output and "logistic" in trained.output
-    out = tmp_path / "scores.csv"
-    score = ["score", "--table", str(crm_table), "--model-name", "crm-cli", "--out", str(out)]
-    scored = runner.invoke(app, score)
-    assert scored.exit_code == 0, scored.output
-    scores = pd.read_csv(out)
-    assert list(scores.columns) == [
-        "Lead ID", "probability", "score", "tier", "reasons_up", "reasons_down", "model_version",
-    ]  # fmt: skip
-    assert len(scores) == 2000 and scores["reasons_up"].str.contains(" is ").any()
-    events = ["score", "--data", str(tmp_path), "--model-name", "crm-cli", "--out", str(out)]
-    wrong = runner.invoke(app, events)
-    assert wrong.exit_code == 1 and "mode is 'table'" in wrong.output
-
-
-def test_cli_table_option_errors(crm_table, tmp_path):
-    from leadscore.cli import app
-
-    runner = CliRunner()
-    both = runner.invoke(
-        app, ["train", "--table", str(crm_table), "--data", str(tmp_path), "--target", "y"]
-    )
-    assert both.exit_code == 1 and "--data and --table are mutually exclusive" in both.output
-    alone = runner.invoke(app, ["train", "--target", "Converted", "--id", "Lead ID"])
-    assert alone.exit_code == 1 and "--target, --id: only with --table FILE" in alone.output
-    no_id = runner.invoke(app, ["train", "--table", str(crm_table), "--target", "Converted"])
-    assert no_id.exit_code == 1 and "--id COL" in no_id.output
-    scoring = ["score", "--table", str(crm_table), "--as-of", "2026-01-01", "--out", "x.csv"]
-    dated = runner.invoke(app, scoring)
-    assert dated.exit_code == 1 and "--as-of apply to --data" in dated.output
 
 
 @pytest.mark.slow

@@ -8,13 +8,11 @@ import mlflow
 import numpy as np
 import optuna
 import pytest
-from typer.testing import CliRunner
 
 from serving.model.bundle import load_bundle
-from tests.conftest import fast_run, fast_table_config, load_source
+from tests.conftest import fast_table_config, load_source
 from training.config import RunConfig
 from training.run import train
-from training.sources.table import table_lgbm_params
 
 MODEL = "crm-tuned"
 SEARCHED = {
@@ -131,30 +129,6 @@ def test_the_same_seed_gives_the_same_study_and_the_same_model(tuned, crm_table)
     assert np.unique(one).size > 5
     np.testing.assert_array_equal(one, two)
     assert first.metrics == second.metrics
-
-
-@pytest.mark.slow
-def test_cli_tunes_a_table(crm_table, tracking_uri, tmp_path, monkeypatch):
-    from leadscore.cli import app
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "250")
-    params = table_lgbm_params() | {"learning_rate": 0.1, "num_threads": 1}
-    fast_run(monkeypatch, lgbm_params=params, num_boost_round=300)
-    command = ["train", "--table", str(crm_table), "--target", "Converted", "--id", "Lead ID"]
-    command += ["--exclude", "Lead Number", "--model-name", "crm-cli-tuned"]
-    result = CliRunner().invoke(app, [*command, "--trials", "2", "--tune-metric", "pr_auc"])
-    assert result.exit_code == 0, result.output
-    assert "held-out test: 400 leads" in result.output
-    assert "tuning: 2 trials (0 pruned), best validation pr_auc 0." in result.output
-    assert "learning_rate=" in result.output
-    (run,) = mlflow.search_runs(
-        filter_string="tags.mlflow.runName = 'crm-cli-tuned-table'",
-        experiment_names=["leadscore"],
-        output_format="list",
-    )
-    assert run.data.metrics["tune_trials"] == 2 and "tune_best_valid_pr_auc" in run.data.metrics
-    assert f"run {run.info.run_id} -> crm-cli-tuned version 1" in result.output
 
 
 @pytest.mark.parametrize(
