@@ -11,6 +11,7 @@ import pandas as pd
 from features.build import build_follower_features, to_utc_timestamp
 from features.events.load import load_tables
 from features.events.mapping import EventLogMapping
+from features.events.span import dense_span
 from features.io import read_table
 from features.labels import select_snapshot_followers
 from serving.model.bundle import ScoringBundle
@@ -54,10 +55,16 @@ def score_followers(
 
 
 def end_of_data(interactions: pd.DataFrame) -> pd.Timestamp:
-    """Midnight after the newest interaction: scores as of the end of the data."""
+    """Midnight after the last dense day of events: scores as of the end of the data (a stray
+    timestamp months ahead, a clock error, must not move it)."""
     if interactions.empty:
         raise ValueError("no interactions to score from")
-    return interactions["occurred_at"].max().normalize() + pd.Timedelta(days=1)
+    span = dense_span(interactions["occurred_at"])
+    if span.after:
+        logger.warning(
+            "%d events after %s ignored for the default --as-of", span.after, span.last.date()
+        )
+    return span.end
 
 
 def score_lead_table(

@@ -50,6 +50,7 @@ class RunResult:
     valid_metrics: dict[str, float] = field(default_factory=dict)
     tuning: TuneResult | None = None
     summary: RunSummary = RunSummary("")
+    plan: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -137,16 +138,19 @@ def make_spec(source: Source, fitted: Fitted, metrics: dict[str, float]) -> Mode
     )
 
 
-def train(config: RunConfig) -> RunResult:
+def train(config: RunConfig, loaded: Callable[[Source], None] | None = None) -> RunResult:
     """One full training run: data, (tuning,) model, MLflow run, registry version, promotion.
 
     With `config.trials` > 0, an Optuna study (training.tune) chooses the LightGBM settings on
     the source's judged rows, and the model is refit with the best ones exactly like an untuned
-    run. The test rows are only scored, after every choice is made.
+    run. The test rows are only scored, after every choice is made. `loaded` sees the source
+    once it is read and planned, before any training (the command line prints the plan).
     """
     import mlflow
 
     source = config.source.load(config.seed)
+    if loaded is not None:
+        loaded(source)
     fingerprint = data_fingerprint(source.data_path)
     ensure_experiment(config.experiment)
     mlflow.set_experiment(config.experiment)
@@ -177,6 +181,7 @@ def train(config: RunConfig) -> RunResult:
         valid.metrics if valid else {},
         tuning,
         source.summary(metrics),
+        source.describe(),
     )
 
 

@@ -31,6 +31,8 @@ class EventsInput:
     horizon_days: int
     # Windows and half-life the features were built with (FeatureConfig.to_dict()).
     feature_config: dict[str, Any] = field(default_factory=dict)
+    # The training plan that chose them: snapshot dates per period, gaps, what shrank.
+    plan: dict[str, Any] = field(default_factory=dict)
 
     @property
     def entity_key(self) -> str:

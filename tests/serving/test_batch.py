@@ -161,3 +161,9 @@ def test_each_kind_of_model_scores_only_its_own_input(
         score_lead_table(folder / "followers.csv", events_bundle, "4")
     with pytest.raises(ValueError, match="mode is 'table'"):
         score_followers(folder, "2026-03-01", table_bundle, "2")
+
+
+def test_a_stray_event_far_ahead_does_not_move_the_end_of_the_data(interactions):
+    stray = interactions.iloc[:1].assign(occurred_at=pd.Timestamp("2031-01-01", tz="UTC"))
+    many = pd.concat([interactions] * 20 + [stray], ignore_index=True)
+    assert end_of_data(many) == pd.Timestamp("2026-03-11", tz="UTC")

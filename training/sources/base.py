@@ -69,6 +69,10 @@ class Source(Protocol):
         """The source's settings and split as flat run parameters."""
         ...
 
+    def describe(self) -> list[tuple[str, str]]:
+        """The plan of the run in (what, value) lines: what was read and how it is split."""
+        ...
+
     def tags(self) -> dict[str, str]:
         """Run tags besides the kind and feature version."""
         ...

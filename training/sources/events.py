@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,28 +14,27 @@ import pandas as pd
 
 from features.events.load import load_tables
 from features.events.mapping import EventLogMapping
+from features.events.span import EventSpan, dense_span
 from features.io import read_table
 from features.schema import (
     CATEGORICAL_COLUMNS,
-    DEFAULT_FEATURE_CONFIG,
     ENTITY_KEY,
     FEATURE_VERSION,
     LABEL_COLUMN,
-    FeatureConfig,
     feature_columns,
     feature_groups,
 )
 from serving.model.bundle import ScoringBundle
 from serving.model.spec import EventsInput
 from training.config import Boosting, base_lgbm_params
-from training.sources.base import Period, RunSummary, TuningRows, flat_params
+from training.sources.base import Period, RunSummary, TuningRows, clip, flat_params
+from training.sources.plan import PlanRequest, SnapshotPlan, make_plan
 from training.sources.snapshots import (
     AS_OF_COLUMN,
     TimeSplit,
     build_training_frame,
     describe_split,
-    make_snapshot_dates,
-    split_by_time,
+    split_by_plan,
 )
 
 logger = logging.getLogger(__name__)
@@ -57,39 +56,36 @@ def events_lgbm_params() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EventLog:
-    """An events data folder or a single events file, and how to cut it into snapshots."""
+    """An events data folder or a single events file, and what the user fixed of its plan."""
 
     data_dir: Path
     # How a foreign event log maps onto our tables (None: the data follows our contract).
     mapping: EventLogMapping | None = None
     horizon_days: int = 28
-    snapshot_every_days: int = 7
-    # Snapshots start once the longest window is full, so a count means the same at every date
-    # (None: the longest feature window).
-    min_history_days: int | None = None
-    # Validation (tuning, score cut-offs) and the later test period (headline metrics, promotion).
-    n_valid_snapshots: int = 2
-    n_test_snapshots: int = 2
-    features: FeatureConfig = DEFAULT_FEATURE_CONFIG
+    # Windows, snapshot spacing, history, validation and test snapshots; None: from the span.
+    plan: PlanRequest = PlanRequest()
 
     def boosting(self) -> Boosting:
         return Boosting(events_lgbm_params(), num_boost_round=500, early_stopping_rounds=50)
 
     def load(self, seed: int = 42) -> EventsSource:
-        """Read the events, build the snapshots and split them by time (`seed` is unused:
-        the split follows the dates)."""
+        """Read the events, plan the snapshots from their dense span, build and split them by
+        time (`seed` is unused: the split follows the dates)."""
         tables = load_tables(self.data_dir, self.mapping)
-        dates = make_snapshot_dates(
-            tables,
-            self.horizon_days,
-            self.snapshot_every_days,
-            self.min_history_days or self.features.long_days,
-        )
-        frame = build_training_frame(tables, dates, self.horizon_days, self.features)
-        split = split_by_time(
-            frame, self.n_valid_snapshots, self.horizon_days, self.n_test_snapshots
-        )
-        return EventsSource(self, split)
+        span = dense_span(tables.interactions["occurred_at"])
+        if span.strays:
+            logger.warning(
+                "%s stray events lie outside the dense days %s: left out",
+                f"{span.strays:,}",
+                span.describe(),
+            )
+            tables = replace(
+                tables,
+                interactions=tables.interactions[span.inside(tables.interactions["occurred_at"])],
+            )
+        plan = make_plan(span, self.horizon_days, self.plan)
+        frame = build_training_frame(tables, list(plan.dates), self.horizon_days, plan.features)
+        return EventsSource(self, split_by_plan(frame, plan), plan, span)
 
 
 class EventsSource:
@@ -100,10 +96,15 @@ class EventsSource:
     cutoff_period = "valid"  # held out like test, but test stays untouched by every choice
     categorical = CATEGORICAL_COLUMNS
 
-    def __init__(self, settings: EventLog, split: TimeSplit) -> None:
+    def __init__(
+        self, settings: EventLog, split: TimeSplit, plan: SnapshotPlan, span: EventSpan
+    ) -> None:
         self.settings = settings
         self.split = split
-        self.columns = feature_columns(settings.features)
+        self.plan = plan
+        self.span = span
+        self.features = plan.features
+        self.columns = feature_columns(plan.features)
         self.data_path = Path(settings.data_dir)
         self.periods: Mapping[str, Period] = {
             name: Period(rows, rows[LABEL_COLUMN].to_numpy())
@@ -112,14 +113,34 @@ class EventsSource:
         }
 
     def params(self) -> dict[str, Any]:
-        skip = ("mapping", "features")
-        settings = {k: v for k, v in asdict(self.settings).items() if k not in skip}
+        settings = {"data_dir": self.settings.data_dir, "horizon_days": self.settings.horizon_days}
         mapping = self.settings.mapping.to_params() if self.settings.mapping else {}
-        features = flat_params(self.settings.features.to_dict(), "features_")
-        return flat_params(settings) | mapping | features | describe_split(self.split)
+        features = flat_params(self.features.to_dict(), "features_")
+        span = {
+            "span_first": str(self.span.first.date()),
+            "span_last": str(self.span.last.date()),
+            "span_days": self.span.days,
+            "stray_events": self.span.strays,
+        }
+        return (
+            flat_params(settings)
+            | mapping
+            | features
+            | self.plan.to_params()
+            | span
+            | describe_split(self.split)
+        )
 
     def tags(self) -> dict[str, str]:
-        return {}
+        strays = f"{self.span.strays} outside {self.span.describe()}, left out"
+        return {
+            "plan_shrunk": clip("; ".join(self.plan.shrunk) or "nothing"),
+            "stray_events": strays if self.span.strays else "none",
+        }
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The plan in lines, printed before training."""
+        return [("events", self.span.describe()), *self.plan.describe()]
 
     def artifacts(self) -> dict[str, dict[str, Any]]:
         return {}
@@ -146,7 +167,7 @@ class EventsSource:
         fit, columns = self.split.fit, self.columns
         categorical = [c for c in CATEGORICAL_COLUMNS if c in columns]
         scorers = {
-            "points rule": fit_points_baseline(fit, self.settings.features, seed=seed),
+            "points rule": fit_points_baseline(fit, self.features, seed=seed),
             "logistic": fit_logistic(fit, columns, categorical, seed=seed),
             "LightGBM default": fit_default_lightgbm(fit, columns, categorical, seed=seed),
         }
@@ -165,16 +186,14 @@ class EventsSource:
         return "Lead scoring: the model against baselines (out-of-time test period)", notes
 
     def spec_part(self, levels: dict[str, list[str]]) -> EventsInput:
-        return EventsInput(self.settings.horizon_days, self.settings.features.to_dict())
+        return EventsInput(self.settings.horizon_days, self.features.to_dict(), self.plan.to_dict())
 
     def model_example(self, bundle: ScoringBundle) -> tuple[pd.DataFrame, Any]:
         from mlflow.models import infer_signature
 
         example = self.split.valid[list(self.columns)].head(5)
         # Counts as doubles and text as objects: what the signature should accept.
-        example = example.astype(
-            {c: "float64" for c in feature_groups(self.settings.features)["count"]}
-        )
+        example = example.astype({c: "float64" for c in feature_groups(self.features)["count"]})
         example = example.astype({c: "object" for c in CATEGORICAL_COLUMNS})
         prediction = pd.DataFrame({"probability": bundle.predict_proba(example)})
         return example, infer_signature(example, prediction)
@@ -226,6 +245,10 @@ def oracle_auc(rows: pd.DataFrame, data_dir: Path, horizon_days: int) -> float |
     if not path.exists():
         return None
     oracle = read_table(path).assign(as_of=lambda f: pd.to_datetime(f["as_of"], utc=True))
+    horizons = sorted(int(days) for days in oracle["horizon_days"].unique())
+    if horizon_days not in horizons:
+        logger.info("no oracle AUC: the audience's oracle is for %s-day horizons", horizons)
+        return None
     oracle = oracle.loc[
         oracle["horizon_days"] == horizon_days, [ENTITY_KEY, AS_OF_COLUMN, "p_convert"]
     ]
@@ -236,7 +259,7 @@ def oracle_auc(rows: pd.DataFrame, data_dir: Path, horizon_days: int) -> float |
     # row that converted would mean the oracle does not cover this data at all.
     missing = joined["p_convert"].isna()
     if missing.all() or joined.loc[missing, LABEL_COLUMN].any():
-        logger.warning("the oracle does not cover these snapshots; no oracle AUC")
+        logger.info("no oracle AUC: the oracle does not cover these snapshot dates")
         return None
     joined["p_convert"] = joined["p_convert"].fillna(0.0)
     return float(roc_auc_score(joined[LABEL_COLUMN], joined["p_convert"]))

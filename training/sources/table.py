@@ -271,6 +271,20 @@ class TableSource:
         rows = {"fit": fit, "stop": stop, "test": test}
         return RunSummary(title, self.spec.excluded, kept_columns(self.audit), rows)
 
+    def describe(self) -> list[tuple[str, str]]:
+        """The table read and its split, printed before training."""
+        fit, stop, test = (len(part) for part in self.parts)
+        settings = self.settings
+        return [
+            ("table", f"{self.data_path.name}: {len(self.table):,} rows, {self.spec.id_column!r} "
+             f"the id, {self.spec.target!r} the target ({self.target.mean():.1%} positive)"),
+            ("features", f"{len(self.spec.features)} columns ({len(self.spec.categorical)} "
+             f"categorical), {len(self.spec.excluded)} left out"),
+            ("split", f"stratified random (seed {self.seed}): test {settings.test_share:.0%}, "
+             f"early stopping {settings.stop_share:.0%} of the rest"),
+            ("rows", f"fit {fit:,}, early stopping and calibration {stop:,}, test {test:,}"),
+        ]  # fmt: skip
+
     def _leakage_excluded(self) -> list[str]:
         return self.audit.loc[self.audit["action"] == "excluded", "column"].tolist()
 
