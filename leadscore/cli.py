@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.markup import escape
 
 from leadscore.operate import promote, rollback, serve, tracking, ui
 from leadscore.options import (
@@ -17,19 +19,29 @@ from leadscore.options import (
     ConversionEvent,
     DataDir,
     EventMap,
+    MinHistory,
     ModelName,
     ModelUri,
+    OutFile,
+    OutputFormat,
+    SnapshotEvery,
     TableFile,
+    TestSnapshots,
     TimeUnit,
+    ValidSnapshots,
+    Windows,
     columns,
+    days_list,
     given,
 )
-from leadscore.show import console, fail
+from leadscore.show import console, fail, log_handler, one_line, quiet_libraries
 from serving.telemetry import disable_telemetry
 
 if TYPE_CHECKING:
     from features.events.mapping import EventLogMapping
     from training.sources.base import SourceSettings
+    from training.sources.events import EventLog
+    from training.sources.plan import PlanRequest
 
 app = typer.Typer(
     name="leadscore",
@@ -41,15 +53,18 @@ app = typer.Typer(
 
 
 @app.callback()
-def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def _setup(
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Debug logs, and MLflow's and BentoML's own notices."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On an unexpected failure, show the traceback.")
+    ] = False,
+) -> None:
     disable_telemetry()
-    from rich.logging import RichHandler
-
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(show_path=False, console=console(stderr=True))],
-    )
+    quiet_libraries(verbose)
+    logging.basicConfig(level=logging.WARNING, handlers=[log_handler()])
     for package in ("features", "simulator", "training", "serving", "leadscore"):
         logging.getLogger(package).setLevel(logging.DEBUG if verbose else logging.INFO)
 
@@ -96,7 +111,7 @@ def simulate(
 def features(
     data: DataDir,
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff date or time (UTC).")],
-    out: Annotated[Path, typer.Option(help="Output .csv or .parquet file.")],
+    out: OutFile,
     column_map: ColumnMap = None,
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
@@ -157,16 +172,85 @@ def train(
         str | None,
         typer.Option(help="--table: columns to keep although the leakage audit flags them."),
     ] = None,
+    windows: Windows = None,
+    snapshot_every: SnapshotEvery = None,
+    min_history: MinHistory = None,
+    valid_snapshots: ValidSnapshots = None,
+    test_snapshots: TestSnapshots = None,
+    output: OutputFormat = "text",
 ) -> None:
     """Train on event snapshots or a lead table (--table); log, register, promote if better."""
     if table is not None or given(ctx, TABLE_ONLY):
         source = _lead_table(ctx, table, target, id_column, exclude, keep)
     else:
-        from training.sources.events import EventLog
-
+        plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
         mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-        source = EventLog(data_dir=data, mapping=mapping, horizon_days=horizon)
-    _run(source, model_name, seed, trials, tune_metric)
+        source = _event_log(data, mapping, horizon, plan)
+    _run(source, model_name, seed, trials, tune_metric, output)
+
+
+@app.command()
+def inspect(
+    ctx: typer.Context,
+    data: DataDir = Path("data/audience"),
+    horizon: Annotated[int, typer.Option(min=1, help="Label horizon in days.")] = 28,
+    column_map: ColumnMap = None,
+    event_map: EventMap = None,
+    conversion_event: ConversionEvent = None,
+    time_unit: TimeUnit = None,
+    windows: Windows = None,
+    snapshot_every: SnapshotEvery = None,
+    min_history: MinHistory = None,
+    valid_snapshots: ValidSnapshots = None,
+    test_snapshots: TestSnapshots = None,
+    table: TableFile = None,
+    target: Annotated[str | None, typer.Option(help="--table: the 0/1 target column.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="--table: the id column.")] = None,
+    exclude: Annotated[str | None, typer.Option(help="--table: columns to leave out.")] = None,
+    keep: Annotated[str | None, typer.Option(help="--table: flagged columns to keep.")] = None,
+    output: OutputFormat = "text",
+) -> None:
+    """Check data before training: what is read, how it maps, the plan or split, the audit."""
+    from leadscore.show import print_json, show_inspection
+    from training.inspect import inspect_events, inspect_table
+
+    if table is not None or given(ctx, TABLE_ONLY):
+        settings = _lead_table(ctx, table, target, id_column, exclude, keep)
+        found = inspect_table(settings)  # type: ignore[arg-type]
+    else:
+        plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
+        mapping = _mapping(column_map, event_map, conversion_event, time_unit)
+        found = inspect_events(_event_log(data, mapping, horizon, plan))
+    if output == "json":
+        print_json(found.to_dict())
+    else:
+        show_inspection(found)
+    if not found.ok:
+        fail(f"training would not run: {found.problem}")
+
+
+def _plan(
+    windows: str | None,
+    every: int | None,
+    history: int | None,
+    valid: int | None,
+    test: int | None,
+) -> PlanRequest:
+    """The plan options as a request; a bad one stops with its flag named."""
+    from training.sources.plan import PlanRequest
+
+    try:
+        return PlanRequest(days_list(windows, "--windows"), every, history, valid, test)
+    except ValueError as error:
+        fail(str(error))
+
+
+def _event_log(
+    data: Path, mapping: EventLogMapping | None, horizon: int, plan: PlanRequest
+) -> EventLog:
+    from training.sources.events import EventLog
+
+    return EventLog(data_dir=data, mapping=mapping, horizon_days=horizon, plan=plan)
 
 
 def _lead_table(
@@ -188,8 +272,10 @@ def _lead_table(
     return LeadTable(table, id_column, target, columns(exclude), columns(keep))
 
 
-def _run(source: SourceSettings, model_name: str, seed: int, trials: int, metric: str) -> None:
-    from leadscore.show import show_run
+def _run(
+    source: SourceSettings, model_name: str, seed: int, trials: int, metric: str, output: str
+) -> None:
+    from leadscore.show import print_json, run_record, show_plan, show_run
     from training import config
     from training.run import train as run_training
 
@@ -198,10 +284,14 @@ def _run(source: SourceSettings, model_name: str, seed: int, trials: int, metric
         settings = config.RunConfig(
             source, model_name=model_name, seed=seed, trials=trials, tune_metric=metric
         )
-        result = run_training(settings)
+        shown = None if output == "json" else (lambda data: show_plan(data.describe()))
+        result = run_training(settings, loaded=shown)
     except ValueError as error:
         fail(str(error))
-    show_run(result, model_name, uri)
+    if output == "json":
+        print_json(run_record(result, model_name, uri))
+    else:
+        show_run(result, model_name, uri)
 
 
 def _refuse_events_options(ctx: typer.Context) -> None:
@@ -213,7 +303,7 @@ def _refuse_events_options(ctx: typer.Context) -> None:
 @app.command()
 def score(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="Output .csv or .parquet file.")],
+    out: OutFile,
     data: DataDir = Path("data/audience"),
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Cutoff (UTC); default: the day after the data.")
@@ -261,5 +351,24 @@ for command in (serve, ui, promote, rollback):
     app.command()(command)
 
 
+def main() -> None:
+    """The `leadscore` command: any failure is one line naming what to fix (--debug: the
+    traceback too)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        console(stderr=True).print("interrupted", highlight=False)
+        sys.exit(130)
+    except Exception as error:  # the last line of defence: no user sees a traceback
+        if "--debug" in sys.argv:
+            raise
+        console(stderr=True).print(
+            f"[bold red]error:[/] {escape(one_line(error))} (--debug shows the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -49,6 +49,25 @@ TimeUnit = Annotated[
         "--time-unit", help="Unit of numeric times: s, ms, us or ns (default: by magnitude)."
     ),
 ]
+OutputFormat = Annotated[
+    Literal["text", "json"],
+    typer.Option("--format", help="text for people, json (one object on stdout) for programs."),
+]
+OUT_SUFFIXES = (".csv", ".parquet")
+
+
+def _check_out(path: Path | None) -> Path | None:
+    if path is not None and path.suffix not in OUT_SUFFIXES:
+        raise typer.BadParameter(f"{path}: must end in .csv or .parquet")
+    if path is not None and path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder: give a .csv or .parquet file")
+    return path
+
+
+OutFile = Annotated[
+    Path,
+    typer.Option("--out", help="Output .csv or .parquet file.", callback=_check_out),
+]
 ModelName = Annotated[str, typer.Option("--model-name", help="Registered model name.")]
 DEFAULT_MODEL = DEFAULT_MODEL_NAME
 ModelUri = Annotated[
@@ -63,9 +82,47 @@ TableFile = Annotated[
         help="A lead table (.csv or .parquet), one row per lead, instead of --data.",
     ),
 ]
+Windows = Annotated[
+    str | None,
+    typer.Option(
+        "--windows",
+        help="Feature windows in days, e.g. 1,3,7 (default: from the history the events hold; "
+        "7,30,90 with 90 days or more).",
+    ),
+]
+SnapshotEvery = Annotated[
+    int | None,
+    typer.Option(
+        "--snapshot-every",
+        min=1,
+        help="Days between training snapshots (default: 7; half the horizon below 14 days).",
+    ),
+]
+MinHistory = Annotated[
+    int | None,
+    typer.Option(
+        "--min-history",
+        min=1,
+        help="Days of events before the first snapshot (default: the longest window, 90 "
+        "days, shrunk when the events are short).",
+    ),
+]
+ValidSnapshots = Annotated[
+    int | None,
+    typer.Option(
+        "--valid-snapshots", min=1, help="Validation snapshots (default: 2, 1 when short)."
+    ),
+]
+TestSnapshots = Annotated[
+    int | None,
+    typer.Option("--test-snapshots", min=1, help="Test snapshots (default: 2, 1 when short)."),
+]
+# The plan options of `train`, in the order the plan takes them.
+PLAN_OPTIONS = ("windows", "snapshot_every", "min_history", "valid_snapshots", "test_snapshots")
 # Options of the events path (--data) that mean nothing for a lead table, and the reverse.
 EVENTS_ONLY = (
     "data", "as_of", "horizon", "column_map", "event_map", "conversion_event", "time_unit",
+    *PLAN_OPTIONS,
 )  # fmt: skip
 TABLE_ONLY = ("target", "id_column", "exclude", "keep")
 
@@ -80,6 +137,16 @@ def given(ctx: typer.Context, names: Sequence[str]) -> list[str]:
         for name in names
         if sources.get(name) in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
     ]
+
+
+def days_list(text: str | None, flag: str) -> tuple[int, ...] | None:
+    """`"1, 3,7"` as `(1, 3, 7)`; an error naming `flag` for anything but whole days."""
+    if text is None:
+        return None
+    parts = columns(text)
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ValueError(f"{flag} takes whole days separated by commas, e.g. 1,3,7; got {text!r}")
+    return tuple(int(part) for part in parts)
 
 
 def columns(text: str | None) -> tuple[str, ...]:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+import json
+import logging
+import os
+import sys
+import textwrap
+import warnings
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from training.inspect import Inspection
     from training.run import RunResult
     from training.tune import TuneResult
 
@@ -30,10 +39,80 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr)
 
 
+def quiet_libraries(verbose: bool) -> None:
+    """Keep MLflow's and BentoML's own notices (serialisation warnings, pip resolution,
+    download bars) and library warnings out of the product's output, unless `verbose`."""
+    if verbose:
+        return
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+    for name in ("mlflow", "bentoml", "alembic", "optuna"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def log_handler() -> logging.Handler:
+    """Progress and warnings on standard error: levels in a column on a terminal, one plain
+    timestamped line each in a log file or pipe (no wrapping, nothing to strip)."""
+    stream = console(stderr=True)
+    if stream.is_terminal:
+        from rich.logging import RichHandler
+
+        return RichHandler(show_path=False, show_time=False, console=stream)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    return handler
+
+
+def one_line(error: BaseException) -> str:
+    """An unexpected error as one readable line: what failed, and where if it is a file."""
+    if isinstance(error, FileNotFoundError | PermissionError | IsADirectoryError):
+        reason = error.strerror or type(error).__name__
+        return f"{error.filename}: {reason.lower()}" if error.filename else reason
+    text = " ".join(str(error).split()) or type(error).__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return text if isinstance(error, ValueError | OSError) else f"{type(error).__name__}: {text}"
+
+
 def fail(message: str) -> NoReturn:
     """Print one error line on standard error and exit with code 1."""
-    console(stderr=True).print(f"[bold red]error:[/] {message}")
+    # One line, never wrapped: a log keeps it whole and a terminal wraps it itself.
+    console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False
+    )
     raise typer.Exit(code=1)
+
+
+def show_plan(lines: list[tuple[str, str]], out: Console | None = None) -> None:
+    """The training plan, before training: what, then its value wrapped under itself."""
+    out = out or console()
+    out.print("[bold]training plan[/]")
+    _wrapped(lines, out)
+
+
+def show_inspection(found: Inspection, out: Console | None = None) -> None:
+    """Each section as wrapped `what: value` lines, then whether training would run."""
+    out = out or console()
+    for title, lines in found.sections:
+        out.print(f"[bold]{title}[/]")
+        _wrapped(lines, out)
+    if found.ok:
+        out.print("[green]ok:[/] training would run on this data", highlight=False)
+
+
+def _wrapped(lines: list[tuple[str, str]], out: Console) -> None:
+    width = 2 + min(36, max(len(what) for what, _ in lines)) + 2
+    for what, value in lines:
+        label = f"  {what + ':':<{width - 2}}"
+        text = textwrap.fill(
+            value,
+            width=max(out.width, width + 20),
+            initial_indent=label if len(label) <= width else label + "\n" + " " * width,
+            subsequent_indent=" " * width,
+        )
+        out.print(text, highlight=False, markup=False)
 
 
 def show_run(result: RunResult, model_name: str, uri: str, out: Console | None = None) -> None:
@@ -58,6 +137,40 @@ def show_run(result: RunResult, model_name: str, uri: str, out: Console | None =
     )
 
 
+def run_record(result: RunResult, model_name: str, uri: str) -> dict[str, Any]:
+    """A run as one JSON-ready object, for `train --format json`."""
+    summary, tuning = result.summary, result.tuning
+    return {
+        "model_name": model_name,
+        "version": result.version,
+        "run_id": result.run_id,
+        "tracking_uri": uri,
+        "promoted": result.promoted,
+        "reason": result.reason,
+        "plan": dict(result.plan),
+        "test": {"title": summary.test_title, "metrics": result.metrics},
+        "baselines": result.baselines,
+        "validation": result.valid_metrics,
+        "rows": summary.rows,
+        "left_out": [{"column": c, "why": why} for c, why in summary.excluded],
+        "kept": [{"column": c, "evidence": e} for c, e in summary.kept],
+        "tuning": None
+        if tuning is None
+        else {
+            "trials": tuning.n_trials,
+            "pruned": tuning.n_pruned,
+            "metric": tuning.metric,
+            "best_value": tuning.best_value,
+            "best_params": tuning.best_params,
+        },
+    }
+
+
+def print_json(record: dict[str, Any]) -> None:
+    """One JSON object on standard output (numbers as numbers, anything else as text)."""
+    sys.stdout.write(json.dumps(record, indent=2, default=str) + "\n")
+
+
 def _left_out(result: RunResult) -> Table:
     table = Table(title="columns left out of the model")
     table.add_column("column", no_wrap=True)
@@ -70,18 +183,28 @@ def _left_out(result: RunResult) -> Table:
 
 
 def _metrics_table(result: RunResult) -> Table:
+    """Metrics down, models across: five or six columns fit 80 characters without cutting a
+    number, where one column per metric did not."""
     metrics = result.metrics
     # Lead-table runs also show accuracy at 0.5, which published results on such tables quote.
     keys = {**SHOWN, **({"accuracy": "accuracy"} if "accuracy" in metrics else {})}
-    table = Table(title=result.summary.test_title)
-    table.add_column("model", no_wrap=True)
-    for header in keys.values():
-        table.add_column(header, justify="right")
-    for name, values in {"LightGBM (calibrated)": metrics, **result.baselines}.items():
-        table.add_row(name, *(f"{values[key]:.3f}" for key in keys))
-    constant = (f"{metrics['log_loss_baseline']:.3f}", f"{metrics['brier_baseline']:.3f}")
-    base = ("0.5", f"{metrics['base_rate']:.3f}", *constant, "", "1.0", "0.1")
-    table.add_row("base rate", *base, *([""] * (len(keys) - len(base))))
+    models = {"LightGBM (calibrated)": metrics, **result.baselines}
+    constant = {
+        "roc_auc": 0.5,
+        "pr_auc": metrics["base_rate"],
+        "log_loss": metrics["log_loss_baseline"],
+        "brier": metrics["brier_baseline"],
+        "lift_top10": 1.0,
+        "recall_top10": 0.1,
+    }
+    table = Table(title=result.summary.test_title, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("metric", no_wrap=True)
+    for name in [*models, "base rate"]:
+        table.add_column(name, justify="right", no_wrap=False, min_width=6, overflow="fold")
+    for key, label in keys.items():
+        values = [f"{values[key]:.3f}" for values in models.values()]
+        base = f"{constant[key]:.3f}" if key in constant else ""
+        table.add_row(label, *values, base)
     return table
 
 

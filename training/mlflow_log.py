@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +14,8 @@ import pandas as pd
 
 from serving.model.bundle import ScoringBundle, save_bundle
 from training import registry
+
+logger = logging.getLogger(__name__)
 
 # What the logged pyfunc needs to load and predict; listed, so MLflow does not infer them
 # (inferring takes about 9 s).
@@ -55,7 +60,10 @@ def register(model_name: str, model_uri: str, tags: dict[str, str]) -> str:
     """Register the logged model under `model_name`, alias it challenger; its version."""
     import mlflow
 
-    version = str(mlflow.register_model(model_uri, model_name, tags=tags).version)
+    # MLflow prints "Successfully registered model ..." straight to stderr; the run says it.
+    with contextlib.redirect_stderr(io.StringIO()) as said:
+        version = str(mlflow.register_model(model_uri, model_name, tags=tags).version)
+    logger.debug("%s", said.getvalue().strip())
     registry.set_challenger(model_name, version)
     return version
 

@@ -84,8 +84,14 @@ def load_tables(data: Path, mapping: EventLogMapping | None = None) -> Tables:
         mapping: how a foreign event log maps onto our columns and event types. Without a
             followers table, followers are derived from the events (see features.events.mapping).
     """
+    return tables_from_raw(read_tables(Path(data)), mapping)
+
+
+def tables_from_raw(
+    raw: dict[str, pd.DataFrame | None], mapping: EventLogMapping | None = None
+) -> Tables:
+    """Map and validate tables as read by `read_tables` (apart, so `inspect` sees both)."""
     mapping = mapping or EventLogMapping()
-    raw = read_tables(Path(data))
     derive_conversions = raw["conversions"] is None and mapping.conversion_event is not None
     frames = map_tables(raw, mapping)
     interactions = validate_interactions(frames["interactions"])

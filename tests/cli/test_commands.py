@@ -12,7 +12,9 @@ from leadscore.cli import app
 from tests.conftest import fast_run
 
 MODEL = "cli-test"
-COMMANDS = ("simulate", "features", "train", "score", "serve", "ui", "promote", "rollback")
+COMMANDS = (
+    "simulate", "inspect", "features", "train", "score", "serve", "ui", "promote", "rollback",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,7 @@ def test_bad_input_is_one_line_error_without_traceback(audience, tmp_path):
     wrong = runner.invoke(
         app, ["features", "--data", str(out), "--as-of", "2026-06-01", "--out", "f.txt"]
     )
-    assert wrong.exit_code == 1 and "must end in .csv or .parquet" in wrong.output
+    assert wrong.exit_code == 2 and "must end in .csv or .parquet" in wrong.output
     assert not (tmp_path / "f.csv").exists()
 
 
