@@ -22,11 +22,13 @@ from leadscore.options import (
     MinHistory,
     ModelName,
     ModelUri,
+    Ordered,
     OutFile,
     OutputFormat,
     SnapshotEvery,
     TableFile,
     TestSnapshots,
+    TimeColumn,
     TimeUnit,
     ValidSnapshots,
     Windows,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from training.sources.base import SourceSettings
     from training.sources.events import EventLog
     from training.sources.plan import PlanRequest
+    from training.sources.table import LeadTable
 
 app = typer.Typer(
     name="leadscore",
@@ -90,10 +93,23 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD.")] = "2026-01-01",
     horizon: Annotated[int, typer.Option(min=1, help="Horizon of the oracle, in days.")] = 28,
+    table: Annotated[
+        Path | None,
+        typer.Option(
+            "--table",
+            help="Write a CRM lead table with dates (.csv or .parquet; one row per lead, "
+            "outcome 'won') instead of an audience; --leads rows over --days.",
+        ),
+    ] = None,
+    leads: Annotated[int, typer.Option(min=100, help="--table: number of leads.")] = 8_000,
 ) -> None:
     """Simulate a social audience: followers, posts, interactions, conversions and the oracle."""
     from simulator.audience import simulate_audience, write_audience
     from simulator.config import SimulationConfig
+
+    if table is not None:
+        _simulate_table(table, leads, days, seed, start)
+        return
 
     config = SimulationConfig(
         n_followers=followers, days=days, seed=seed, start=start, horizon_days=horizon
@@ -104,6 +120,21 @@ def simulate(
         f"simulated {len(audience.followers):,} followers, {len(audience.interactions):,} "
         f"interactions, {len(audience.conversions):,} conversions -> {out}/ "
         f"({', '.join(sorted(p.name for p in paths.values()))})"
+    )
+
+
+def _simulate_table(out: Path, leads: int, days: int, seed: int, start: str) -> None:
+    from features.io import write_table
+    from simulator.leads import LeadTableConfig, simulate_lead_table
+
+    if out.suffix not in (".csv", ".parquet"):
+        fail(f"--table {out}: must end in .csv or .parquet")
+    rows = simulate_lead_table(LeadTableConfig(leads, days, seed, start))
+    write_table(rows, out)
+    console().print(
+        f"simulated {len(rows):,} leads over {days} days from {start} "
+        f"({rows['won'].mean():.1%} won) -> {out}",
+        highlight=False,
     )
 
 
@@ -172,6 +203,8 @@ def train(
         str | None,
         typer.Option(help="--table: columns to keep although the leakage audit flags them."),
     ] = None,
+    time_column: TimeColumn = None,
+    ordered: Ordered = False,
     windows: Windows = None,
     snapshot_every: SnapshotEvery = None,
     min_history: MinHistory = None,
@@ -181,7 +214,7 @@ def train(
 ) -> None:
     """Train on event snapshots or a lead table (--table); log, register, promote if better."""
     if table is not None or given(ctx, TABLE_ONLY):
-        source = _lead_table(ctx, table, target, id_column, exclude, keep)
+        source = _lead_table(ctx, table, target, id_column, exclude, keep, time_column, ordered)
     else:
         plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
         mapping = _mapping(column_map, event_map, conversion_event, time_unit)
@@ -208,6 +241,8 @@ def inspect(
     id_column: Annotated[str | None, typer.Option("--id", help="--table: the id column.")] = None,
     exclude: Annotated[str | None, typer.Option(help="--table: columns to leave out.")] = None,
     keep: Annotated[str | None, typer.Option(help="--table: flagged columns to keep.")] = None,
+    time_column: TimeColumn = None,
+    ordered: Ordered = False,
     output: OutputFormat = "text",
 ) -> None:
     """Check data before training: what is read, how it maps, the plan or split, the audit."""
@@ -215,7 +250,7 @@ def inspect(
     from training.inspect import inspect_events, inspect_table
 
     if table is not None or given(ctx, TABLE_ONLY):
-        settings = _lead_table(ctx, table, target, id_column, exclude, keep)
+        settings = _lead_table(ctx, table, target, id_column, exclude, keep, time_column, ordered)
         found = inspect_table(settings)  # type: ignore[arg-type]
     else:
         plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
@@ -260,7 +295,9 @@ def _lead_table(
     id_column: str | None,
     exclude: str | None,
     keep: str | None,
-) -> SourceSettings:
+    time_column: str | None = None,
+    ordered: bool = False,
+) -> LeadTable:
     """`train --table`: a lead table instead of an events folder."""
     if table is None:
         fail(f"{', '.join(given(ctx, TABLE_ONLY))}: only with --table FILE")
@@ -269,7 +306,12 @@ def _lead_table(
         fail("--table needs --target COL (the 0/1 outcome) and --id COL (the lead id)")
     from training.sources.table import LeadTable
 
-    return LeadTable(table, id_column, target, columns(exclude), columns(keep))
+    try:
+        return LeadTable(
+            table, id_column, target, columns(exclude), columns(keep), time_column, ordered
+        )
+    except ValueError as error:
+        fail(str(error))
 
 
 def _run(

@@ -124,7 +124,22 @@ EVENTS_ONLY = (
     "data", "as_of", "horizon", "column_map", "event_map", "conversion_event", "time_unit",
     *PLAN_OPTIONS,
 )  # fmt: skip
-TABLE_ONLY = ("target", "id_column", "exclude", "keep")
+TABLE_ONLY = ("target", "id_column", "exclude", "keep", "time_column", "ordered")
+TimeColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--time",
+        help="--table: a date column to split by out of time: the newest 20% of rows are the "
+        "test, early stopping and calibration the rows just before (default: a random split).",
+    ),
+]
+Ordered = Annotated[
+    bool,
+    typer.Option(
+        "--ordered",
+        help="--table: the rows are in time order (no date column): split as --time does.",
+    ),
+]
 
 
 def given(ctx: typer.Context, names: Sequence[str]) -> list[str]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from features.schema import DEFAULT_FEATURE_CONFIG, feature_groups
+from features.tabular.dates import DateColumn, reads_as_date
 from features.tabular.spec import TabularSpec
 
 FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
@@ -111,11 +112,22 @@ def _bool_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, bool) else value
 
 
+def _date_text(date: DateColumn) -> Any:
+    """Text that must read as a date the way the training table wrote them."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value.strip() and not reads_as_date(value, date.form):
+            raise ValueError(f"not a date written as {date.form!r}")
+        return value
+
+    return Annotated[str | None, Field(max_length=100), AfterValidator(check)]
+
+
 Category = Annotated[Annotated[str, Field(max_length=1000)] | None, BeforeValidator(_bool_as_text)]
 
 
 def table_record_model(table: TabularSpec) -> type[BaseModel]:
-    """The /score record of a table-mode model: its id, then one field per model column.
+    """The /score record of a table-mode model: its id, then one field per column it reads.
 
     Fields carry the table's own column names (as aliases, since names like "Lead Origin" are
     not identifiers). Numbers are `float | None`, categories `str | None` (any text: a level
@@ -124,9 +136,12 @@ def table_record_model(table: TabularSpec) -> type[BaseModel]:
     """
     id_field = Annotated[str, Field(min_length=1, max_length=256, alias=table.id_column)]
     fields: dict[str, Any] = {"lead_id": (id_field, Field(description="The lead's id."))}
-    for position, column in enumerate(table.features):
-        if table.kind(column) == "numeric":
+    dates = {date.column: date for date in table.date_columns}
+    for position, (column, input_kind) in enumerate(table.inputs):
+        if input_kind == "numeric":
             kind, note = float | None, "Number"
+        elif input_kind == "date":
+            kind, note = _date_text(dates[column]), f"Date or time (UTC), as {dates[column].form}"
         else:
             kind, note = Category, "Text"
         described = Field(None, alias=column, description=f"{note}; missing if null or left out.")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import require_columns
+from features.tabular.dates import DateColumn, derive, derived_columns, parse_dates, recognise_date
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PLACEHOLDERS: tuple[str, ...] = ("Select",)
 
 # Version of the table-mode model input: a registered table model carries it as feature_version.
-TABLE_VERSION = "table-v1"
+# v2: date columns become month, weekday, hour and days between dates, not categories.
+TABLE_VERSION = "table-v2"
 
 # Accepted target spellings, compared after stripping and case-folding.
 _TARGET_WORDS: dict[str, int] = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0}
@@ -31,6 +33,9 @@ class TabularSpec:
 
     `features` keeps the table's column order and is split into `categorical` and `numeric`;
     `excluded` holds `(column, reason)` pairs; `target_mapping` says how the target became 0/1.
+    `dates` are the table's date columns as `(column, form, timed)` (see
+    features.tabular.dates): they are read, not fed to the model, and the numeric features
+    derived from them (month, weekday, hour, days between) come last in `features`.
     """
 
     id_column: str
@@ -40,6 +45,7 @@ class TabularSpec:
     numeric: tuple[str, ...]
     excluded: tuple[tuple[str, str], ...] = ()
     target_mapping: str = "'1' -> 1, '0' -> 0"
+    dates: tuple[tuple[str, str, bool], ...] = ()
 
     def __post_init__(self) -> None:
         if set(self.features) != set(self.categorical) | set(self.numeric):
@@ -50,6 +56,7 @@ class TabularSpec:
             raise ValueError("the id and target columns cannot be features")
         for name in ("features", "categorical", "numeric", "excluded"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "dates", tuple(tuple(date) for date in self.dates))
 
     def kind(self, column: str) -> str:
         """The kind of a feature column: "categorical" or "numeric"."""
@@ -60,19 +67,45 @@ class TabularSpec:
         raise ValueError(f"{column!r} is not a feature column")
 
     @property
+    def date_columns(self) -> tuple[DateColumn, ...]:
+        return tuple(DateColumn(str(c), str(form), bool(timed)) for c, form, timed in self.dates)
+
+    @property
+    def derived(self) -> dict[str, tuple[str, ...]]:
+        """Features made from date columns, and the date columns each is made from."""
+        made = derived_columns(self.date_columns)
+        return {name: made[name] for name in self.features if name in made}
+
+    @property
+    def inputs(self) -> tuple[tuple[str, str], ...]:
+        """`(column, kind)` of the columns a lead row must carry: the features read as they are,
+        then the date columns (kind "date")."""
+        derived = self.derived
+        plain = [(c, self.kind(c)) for c in self.features if c not in derived]
+        return (*plain, *((date.column, "date") for date in self.date_columns))
+
+    @property
     def exclusion_reasons(self) -> dict[str, str]:
         """Excluded column -> why it is not a feature."""
         return dict(self.excluded)
 
     def without(self, reasons: dict[str, str]) -> TabularSpec:
-        """A copy with the given feature columns moved to `excluded` with their reasons."""
-        drop = set(reasons)
+        """A copy with the given feature columns moved to `excluded` with their reasons; a date
+        column named goes too, with the features made from it."""
+        made = derived_columns(self.date_columns)
+        dates = {date.column for date in self.date_columns}
+        drop = set(reasons) | {
+            name for name, sources in made.items() if set(sources) & set(reasons)
+        }
+        gone = [c for c in self.features if c in drop] + [c for c in dates if c in reasons]
+        why = {c: reasons.get(c) or _from_dates(made[c], reasons) for c in gone}
         return replace(
             self,
             features=tuple(c for c in self.features if c not in drop),
             categorical=tuple(c for c in self.categorical if c not in drop),
             numeric=tuple(c for c in self.numeric if c not in drop),
-            excluded=(*self.excluded, *((c, r) for c, r in reasons.items() if c in self.features)),
+            excluded=(*self.excluded, *why.items()),
+            dates=tuple(d for d in self.dates if d[0] not in reasons),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +118,11 @@ class TabularSpec:
         return cls(**data | {"excluded": tuple(tuple(pair) for pair in data["excluded"])})
 
 
+def _from_dates(sources: tuple[str, ...], reasons: dict[str, str]) -> str:
+    column = next(c for c in sources if c in reasons)
+    return f"made from {column!r}: {reasons[column]}"
+
+
 def infer_tabular_spec(
     table: pd.DataFrame,
     id_column: str,
@@ -92,9 +130,11 @@ def infer_tabular_spec(
     exclude: Iterable[str] = (),
     placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS,
 ) -> TabularSpec:
-    """Check the table and split its other columns into categorical, numeric and excluded.
+    """Check the table and split its other columns into categorical, numeric, date and excluded.
 
-    Text and bool columns are categorical, numbers numeric. A column with at most one distinct
+    Dates (ISO, day- or month-first, epoch numbers under a time-like name; see
+    features.tabular.dates) are recognised first and give derived numeric features; other text
+    and bool columns are categorical, numbers numeric. A column with at most one distinct
     value (missing counts as a value, placeholders count as missing) is excluded as "constant".
     """
     exclude = list(dict.fromkeys(exclude))
@@ -103,21 +143,56 @@ def infer_tabular_spec(
     _, mapping = _target_codes(table[target], target)
     logger.info("target %r mapped to 0/1 as %s", target, mapping)
     excluded = [(column, "excluded by request") for column in exclude]
-    categorical, numeric = [], []
+    categorical, numeric, dates = [], [], []
     for column in table.columns:
         if column in (id_column, target, *exclude):
             continue
         kind = _column_kind(table[column])
-        if kind is None:
+        date = None if kind is None else recognise_date(table[column])
+        if date is not None:
+            dates.append(date)
+        elif kind is None:
             excluded.append((column, f"unsupported dtype {table[column].dtype}"))
         elif _distinct(_clean(table[column], kind, placeholders, column)) <= 1:
             excluded.append((column, "constant"))
         else:
             (categorical if kind == "categorical" else numeric).append(column)
-    features = tuple(c for c in table.columns if c in set(categorical) | set(numeric))
+    made = _derived_values(table, dates)
+    for name, values in made.items():
+        if _distinct(values) <= 1:
+            excluded.append((name, "constant"))
+        else:
+            numeric.append(name)
+    for date in dates:
+        logger.info("%r read as dates (%s%s)", date.column, date.form, ", with times" * date.timed)
+    features = (*(c for c in table.columns if c in set(categorical) | set(numeric)),
+                *(c for c in made if c in numeric))  # fmt: skip
     return TabularSpec(
-        id_column, target, features, tuple(categorical), tuple(numeric), tuple(excluded), mapping
+        id_column,
+        target,
+        features,
+        tuple(categorical),
+        tuple(numeric),
+        tuple(excluded),
+        mapping,
+        tuple((date.column, date.form, date.timed) for date in dates),
     )
+
+
+def _derived_values(table: pd.DataFrame, dates: Sequence[DateColumn]) -> dict[str, np.ndarray]:
+    """The values of every feature made from `dates`, by name."""
+    parsed = {date.column: parse_dates(table[date.column], date.form) for date in dates}
+    for date in dates:
+        unread = int((parsed[date.column].isna() & _present(table[date.column])).sum())
+        if unread:
+            logger.warning(
+                "%r: %d value(s) that are not dates read as missing", date.column, unread
+            )
+    return {name: derive(name, parsed) for name in derived_columns(dates)}
+
+
+def _present(values: pd.Series) -> pd.Series:
+    return values.notna() & (values.astype("str").str.strip() != "")
 
 
 def prepare_tabular(
@@ -126,15 +201,26 @@ def prepare_tabular(
     """The feature frame: indexed by the id, `spec.features` in order, placeholders as missing.
 
     Categorical columns are text (dtype "str"), stripped and case-folded so `Google` and
-    `google` are one level; numeric columns are float64. Missing stays missing (NaN) in both:
-    it is information, and the model input carries it to LightGBM as NaN. The
-    target is not needed, so the same call prepares a table to score.
+    `google` are one level; numeric columns are float64; features made from date columns are
+    computed from the dates as read in training. Missing stays missing (NaN) in all: it is
+    information, and the model input carries it to LightGBM as NaN. The target is not needed,
+    so the same call prepares a table to score.
     """
-    require_columns(table, [spec.id_column, *spec.features], "lead table")
+    derived = spec.derived
+    require_columns(table, [spec.id_column, *(c for c, _ in spec.inputs)], "lead table")
     _check_ids(table[spec.id_column], spec.id_column)
     ids = table[spec.id_column].to_numpy()
+    sources = {source for made in derived.values() for source in made}
+    parsed = {
+        date.column: parse_dates(table[date.column], date.form)
+        for date in spec.date_columns
+        if date.column in sources
+    }
     columns: dict[str, Any] = {}
     for column in spec.features:
+        if column in derived:
+            columns[column] = derive(column, parsed)
+            continue
         values = _clean(table[column], spec.kind(column), placeholders, column, ids)
         # Built as "str" arrays once: casting a finished frame costs more than the cleaning.
         columns[column] = pd.array(values, dtype="str") if values.dtype == object else values
@@ -178,6 +264,8 @@ def _target_codes(values: pd.Series, column: str) -> tuple[pd.Series, str]:
 
 
 def _column_kind(values: pd.Series) -> str | None:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
     if pd.api.types.is_bool_dtype(values) or isinstance(values.dtype, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_numeric_dtype(values):

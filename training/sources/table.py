@@ -1,4 +1,4 @@
-"""A lead table as training rows: read, audited for leakage on non-test rows, split at random."""
+"""A lead table as training rows: read, split out of time or at random, audited on non-test rows."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 from features.io import read_table
 from features.schema import LABEL_COLUMN
+from features.tabular.dates import parse_dates, recognise_date
 from features.tabular.phrases import TablePhrases
 from features.tabular.spec import (
     DEFAULT_PLACEHOLDERS,
@@ -26,6 +27,9 @@ from serving.model.spec import TableInput
 from training.audit import AuditThresholds, audit_record, audit_table, kept_columns
 from training.config import Boosting, base_lgbm_params
 from training.sources.base import Period, RunSummary, TuningRows, clip, flat_params
+from training.sources.splits import newest, stratified_split, time_split
+
+__all__ = ["LeadTable", "TableSource", "stratified_split", "table_input_schema"]
 
 PARTS: tuple[str, ...] = ("fit", "stop", "test")
 # Each class needs this many rows, so that fit, early-stopping and test parts all hold some.
@@ -55,6 +59,9 @@ class LeadTable:
     exclude: tuple[str, ...] = ()
     # Columns the leakage audit flags but a person decided to keep.
     keep: tuple[str, ...] = ()
+    # Split out of time: by this date column, or (`ordered`) by the row order; else at random.
+    time: str | None = None
+    ordered: bool = False
     placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS
     # Share of all rows held out for the test; share of the rest for early stopping/calibration;
     # share of the fit rows that judges tuning trials.
@@ -66,6 +73,8 @@ class LeadTable:
     def __post_init__(self) -> None:
         if not 0 < self.tune_share < 1:
             raise ValueError(f"tune_share must be in (0, 1), got {self.tune_share}")
+        if self.time is not None and self.ordered:
+            raise ValueError("--time and --ordered both order the rows: give one of them")
 
     def boosting(self) -> Boosting:
         return Boosting(table_lgbm_params(), num_boost_round=3000, early_stopping_rounds=100)
@@ -87,12 +96,55 @@ class LeadTable:
                 f"need at least {MIN_CLASS_ROWS} of each to train and test"
             )
         features = prepare_tabular(table, spec, self.placeholders)
-        parts = stratified_split(target, self.test_share, self.stop_share, seed)
+        keys = self.time_keys(table)
+        if keys is None:
+            parts = stratified_split(target, self.test_share, self.stop_share, seed)
+        else:
+            parts = time_split(keys, self.test_share, self.stop_share)
+            _check_time_parts(parts, target, self.split_name)
         # The test rows stay unseen by every decision, the audit's included.
         seen = np.sort(np.concatenate(parts[:2]))
         audited, audit = audit_table(features.iloc[seen], target[seen], spec, self.keep, self.audit)
         kept = features[list(audited.features)]
-        return TableSource(self, seed, table, audited, kept, target, parts, audit)
+        return TableSource(self, seed, table, audited, kept, target, parts, audit, keys)
+
+    @property
+    def split_name(self) -> str:
+        """How the rows are split, in a few words (also the version tag that compares runs)."""
+        if self.time is not None:
+            return f"out of time by {self.time!r}"
+        return "out of time by row order" if self.ordered else "stratified random"
+
+    def time_keys(self, table: pd.DataFrame) -> np.ndarray | None:
+        """Each row's place in time (float; NaN where unknown), or None for a random split."""
+        if self.ordered:
+            return np.arange(len(table), dtype="float64")
+        if self.time is None:
+            return None
+        if self.time not in table.columns:
+            raise ValueError(f"--time {self.time!r} is not a column of the table")
+        date = recognise_date(table[self.time])
+        if date is None:
+            example = table[self.time].dropna().astype("str").head(1).tolist()
+            raise ValueError(
+                f"--time {self.time!r}: its values are not dates (e.g. {example}); give a date "
+                "column, or --ordered for a table whose rows are in time order"
+            )
+        times = parse_dates(table[self.time], date.form)  # microseconds, as float64 is exact
+        keys = times.astype("int64").to_numpy(dtype="float64")
+        return np.where(times.isna().to_numpy(), np.nan, keys)
+
+
+def _check_time_parts(parts: tuple[np.ndarray, ...], target: np.ndarray, split: str) -> None:
+    """Each part holds both classes, or the split says what to change."""
+    for name, rows in zip(PARTS, parts, strict=True):
+        counts = np.bincount(target[rows], minlength=2)
+        if counts.min() == 0:
+            raise ValueError(
+                f"split {split}: the {name} rows ({len(rows):,}) hold "
+                f"{'no converted' if counts[1] == 0 else 'only converted'} leads; "
+                "too few rows or times to split out of time"
+            )
 
 
 @dataclass(frozen=True)
@@ -112,6 +164,8 @@ class TableSource:
     target: np.ndarray
     parts: tuple[np.ndarray, np.ndarray, np.ndarray]
     audit: pd.DataFrame
+    # Each row's place in time when split out of time (NaN: unknown, in no part), else None.
+    keys: np.ndarray | None = None
 
     kind = TableInput.kind
     feature_version = TABLE_VERSION
@@ -177,8 +231,11 @@ class TableSource:
         )
 
     def split_for_tuning(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions (trial fit, trial valid) of the fit rows."""
+        """Row positions (trial fit, trial valid) of the fit rows: the newest `tune_share`
+        judge when the table is split out of time, a stratified share otherwise."""
         fit_rows = self.parts[0]
+        if self.keys is not None:
+            return newest(fit_rows, self.keys, self.settings.tune_share)
         kept, _, held = stratified_split(self.target[fit_rows], self.settings.tune_share, 0, seed)
         return fit_rows[kept], fit_rows[held]
 
@@ -214,8 +271,7 @@ class TableSource:
     def report_notes(self) -> tuple[str, dict[str, str]]:
         test_rows = self.parts[2]
         notes = {
-            "Test": f"{len(test_rows):,} rows, a stratified random {self.settings.test_share:.0%} "
-            f"held out (seed {self.seed}); the table has no time column",
+            "Test": f"{len(test_rows):,} rows, {self.test_words()}",
             "Baselines": "fitted on all non-test rows",
             "Left out by the leakage audit": ", ".join(self._leakage_excluded()) or "nothing",
         }
@@ -233,9 +289,14 @@ class TableSource:
         from mlflow.models import ModelSignature
         from mlflow.types import ColSpec, Schema
 
-        example = bundle.prepare(self.table.iloc[self.parts[2][:5]]).reset_index()
+        rows = self.table.iloc[self.parts[2][:5]]
+        plain = [column for column, kind in self.spec.inputs if kind != "date"]
+        example = bundle.prepare(rows).reset_index()[[self.spec.id_column, *plain]]
         text = example[list(self.spec.categorical)].astype("object")
         example = example.assign(**text.where(text.notna(), None))
+        for date in self.spec.date_columns:  # dates as the table writes them, in text
+            values = rows[date.column].reset_index(drop=True).astype("object")
+            example[date.column] = values.where(values.notna(), None).map(_as_text)
         signature = ModelSignature(
             inputs=table_input_schema(self.spec, example),
             outputs=Schema([ColSpec("double", "probability")]),
@@ -248,8 +309,8 @@ class TableSource:
             "table_file": self.data_path.name,
             "id_column": settings.id_column,
             "target": settings.target,
-            "split": f"stratified test {settings.test_share}, stop {settings.stop_share}, "
-            f"seed {self.seed}",
+            "split": f"{settings.split_name}: test {settings.test_share}, stop "
+            f"{settings.stop_share}" + ("" if self.keys is not None else f", seed {self.seed}"),
             "leakage_excluded": ", ".join(self._leakage_excluded())[:4000] or "none",
         }
 
@@ -263,8 +324,9 @@ class TableSource:
 
     def summary(self, metrics: dict[str, float]) -> RunSummary:
         fit, stop, test = (len(part) for part in self.parts)
+        kind = "random split" if self.keys is None else self.settings.split_name
         title = (
-            f"held-out test: {test:,} leads (stratified random split), base rate "
+            f"held-out test: {test:,} leads ({kind}), base rate "
             f"{metrics['base_rate']:.3f}; trained on {fit:,}, early stopping and "
             f"calibration on {stop:,}"
         )
@@ -275,22 +337,44 @@ class TableSource:
         """The table read and its split, printed before training."""
         fit, stop, test = (len(part) for part in self.parts)
         settings = self.settings
+        rates = [f"{self.target[rows].mean():.1%} positive" for rows in self.parts]
         return [
             ("table", f"{self.data_path.name}: {len(self.table):,} rows, {self.spec.id_column!r} "
              f"the id, {self.spec.target!r} the target ({self.target.mean():.1%} positive)"),
             ("features", f"{len(self.spec.features)} columns ({len(self.spec.categorical)} "
              f"categorical), {len(self.spec.excluded)} left out"),
-            ("split", f"stratified random (seed {self.seed}): test {settings.test_share:.0%}, "
-             f"early stopping {settings.stop_share:.0%} of the rest"),
-            ("rows", f"fit {fit:,}, early stopping and calibration {stop:,}, test {test:,}"),
+            ("dates", ", ".join(f"{d.column} ({d.form})" for d in self.spec.date_columns)
+             or "none"),
+            ("split", f"{settings.split_name}: test {self.test_words()}; early stopping and "
+             f"calibration {settings.stop_share:.0%} of the rest"
+             + (", the newest before the test" if self.keys is not None else "")),
+            ("rows", f"fit {fit:,} ({rates[0]}), early stopping and calibration {stop:,} "
+             f"({rates[1]}), test {test:,} ({rates[2]})" + self._unplaced()),
         ]  # fmt: skip
+
+    def test_words(self) -> str:
+        """Which rows the test holds, e.g. "the newest 20 % by 'created' (2026-10-01..)"."""
+        share = f"{self.settings.test_share:.0%}"
+        if self.keys is None:
+            return f"a stratified random {share} held out (seed {self.seed}); no time column given"
+        if self.settings.ordered:
+            return f"the last {share} of the rows (the table's order is its time)"
+        times = pd.to_datetime(self.keys[self.parts[2]], unit="us", utc=True)
+        return (
+            f"the newest {share} by {self.settings.time!r} ({times.min().date()}.."
+            f"{times.max().date()})"
+        )
+
+    def _unplaced(self) -> str:
+        unplaced = len(self.table) - sum(len(part) for part in self.parts)
+        return f"; {unplaced:,} rows without a time in none" if unplaced else ""
 
     def _leakage_excluded(self) -> list[str]:
         return self.audit.loc[self.audit["action"] == "excluded", "column"].tolist()
 
 
 def table_input_schema(spec: TabularSpec, example: pd.DataFrame) -> Any:
-    """The pyfunc input: the id column, numbers as doubles and categories as text, all required.
+    """The pyfunc input: the id column, numbers as doubles, categories and dates as text.
 
     Missing values are allowed inside a column (NaN or None); a missing column is an error.
     """
@@ -298,34 +382,10 @@ def table_input_schema(spec: TabularSpec, example: pd.DataFrame) -> Any:
 
     is_integer = pd.api.types.is_integer_dtype(example[spec.id_column])
     columns = [ColSpec("long" if is_integer else "string", spec.id_column)]
-    for column in spec.features:
-        columns.append(ColSpec("double" if spec.kind(column) == "numeric" else "string", column))
+    for column, kind in spec.inputs:
+        columns.append(ColSpec("double" if kind == "numeric" else "string", column))
     return Schema(columns)
 
 
-def stratified_split(
-    labels: np.ndarray,
-    test_share: float = 0.2,
-    stop_share: float = 0.2,
-    seed: int = 42,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted row positions `(fit, stop, test)`, each with the labels' class balance.
-
-    `test_share` is a share of all rows; `stop_share` is carved from the rows left after the
-    test split (defaults: 20 % test, 16 % stop, 64 % fit). `stop_share=0` gives an empty stop.
-    """
-    from sklearn.model_selection import train_test_split
-
-    labels = np.asarray(labels)
-    if not 0 < test_share < 1 or not 0 <= stop_share < 1:
-        raise ValueError(f"shares must be in (0, 1), got test {test_share}, stop {stop_share}")
-    positions = np.arange(len(labels))
-    rest, test = train_test_split(
-        positions, test_size=test_share, stratify=labels, random_state=seed
-    )
-    if stop_share == 0:
-        return np.sort(rest), np.array([], dtype=int), np.sort(test)
-    fit, stop = train_test_split(
-        rest, test_size=stop_share, stratify=labels[rest], random_state=seed
-    )
-    return np.sort(fit), np.sort(stop), np.sort(test)
+def _as_text(value: object) -> object:
+    return value if value is None else str(value)
