@@ -1,28 +1,50 @@
 """Leakage audit before training: flag columns that alone separate the target almost perfectly.
 
 A column known when a lead is scored rarely predicts conversion on its own with near certainty;
-one filled in by sales after contact (a status tag, a quality grade) often does. Such a column
-makes offline metrics excellent and the deployed model useless, so it is flagged for a human
-decision: drop it (`apply_audit`) or keep it with a written reason.
+one filled in by sales after contact (a status tag, a quality grade, a close date) often does.
+Such a column makes offline metrics excellent and the deployed model useless, so it is flagged
+for a human decision: drop it (`apply_audit`) or keep it with a written reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from features.tabular.spec import TabularSpec
+from training.audit_checks import (
+    Finding,
+    aligned,
+    categorical_auc,
+    dates_after,
+    missingness,
+    numeric_auc,
+    pure_level,
+)
 
 AUDIT_COLUMNS: tuple[str, ...] = ("column", "reason", "evidence", "auc")
 KEPT = "kept (--keep)"
-_MISSING = "<missing>"
-_RARE = "<rare>"
+
+
+@dataclass(frozen=True)
+class AuditThresholds:
+    """When the audit flags a column (see `audit_leakage`)."""
+
+    # Single-column ROC AUC, of the column's values or of its missing indicator.
+    auc_threshold: float = 0.95
+    # Smallest level tested for purity; also the smallest level with its own rate in the AUC.
+    level_min_rows: int = 50
+    # "Almost always" converts: at least this rate, or at most 1 - this rate.
+    level_purity: float = 0.98
+    # Chance of flagging a column whose levels all convert at the base rate (see `correction`).
+    alpha: float = 0.01
+    # Share of rows (all, or of either class) whose date is after the reference time.
+    date_after_share: float = 0.5
+    correction: ClassVar[str] = "Bonferroni over the tested levels of each column"
 
 
 def audit_leakage(
@@ -34,46 +56,56 @@ def audit_leakage(
     auc_threshold: float = 0.95,
     level_min_rows: int = 50,
     level_purity: float = 0.98,
+    alpha: float = 0.01,
+    date_after_share: float = 0.5,
+    time: pd.Series | None = None,
+    dates: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """One row per flagged column: `column, reason, evidence, auc` (single-column ROC AUC).
 
-    Two tests, either one flags a column:
+    Any one test flags a column; its reasons and evidence are joined with "; ":
 
     - "single-column AUC": the column alone ranks converters above the rest with ROC AUC at or
-      above `auc_threshold`. This catches a column that encodes the outcome across its values.
-      Numeric columns rank their raw values in either direction, missing placed lowest or
-      highest (whichever separates better). Categorical columns score each row with its level's
-      conversion rate learnt on the other folds, so a many-level column cannot fit itself;
-      levels with fewer than `level_min_rows` learning rows share one pooled rate.
-    - "pure level": one value (missing counts as a value) with at least `level_min_rows` rows
-      converts at `level_purity` or more, or at `1 - level_purity` or less. This catches a
-      column whose other values are honest noise but one value is the outcome ("Closed by
-      Horizzon"), which dilutes the AUC below the threshold.
+      above `auc_threshold`, in either direction. Numbers are ranked as they are, missing
+      lowest or highest (whichever separates better). Categories score each row with its
+      level's conversion rate learnt on the other folds, so a many-level column cannot fit
+      itself; levels with fewer than `level_min_rows` learning rows share one pooled rate.
+    - "pure level": one value (missing counts as one) of at least `level_min_rows` rows
+      converts at `level_purity` or more (or `1 - level_purity` or less) and that cannot be
+      chance: its one-sided binomial tail at the base rate is below `alpha` over the number of
+      the column's levels tested. This catches one value that is the outcome ("Closed by
+      Horizzon") among honest noise, which dilutes the AUC.
+    - "missingness": the missing indicator alone has ROC AUC (TPR + TNR) / 2 at or above
+      `auc_threshold`: filled in (almost) only for one class, as a field sales fill in later.
+    - "date after time" (only given a `time`): one of `dates` is after `time` in at least
+      `date_after_share` of the rows with both, or of the converters or the others with both:
+      a date known when a lead is scored cannot be after it, and the share leaves room for
+      clock and entry errors. A date not among `columns` gets its own row, `auc` NaN.
 
     Args:
         frame: the prepared features (one row per lead), e.g. from `prepare_tabular`.
         labels: 0/1 in `frame`'s row order (a Series is aligned on `frame`'s index).
+        time: each row's reference time (e.g. first contact), aligned on `frame`'s index.
+        dates: date columns by name, each aligned on `frame`'s index.
     """
+    limits = AuditThresholds(auc_threshold, level_min_rows, level_purity, alpha, date_after_share)
     target = _aligned_labels(frame, labels)
     categorical = set(categorical)
+    after = {} if time is None else dates_after(frame, target, time, dates or {}, limits)
     rows = [
-        _audit_column(
-            frame[column],
-            target,
-            column in categorical,
-            auc_threshold,
-            level_min_rows,
-            level_purity,
-        )
+        _audit_column(frame[column], target, column in categorical, limits, after.get(column))
         for column in columns
     ]
+    # A date column is no model input (the features made from it are audited as columns).
+    dated = [(name, finding) for name, finding in after.items() if name not in set(columns)]
+    rows += [(name, *finding, np.nan) for name, finding in dated if finding is not None]
     return pd.DataFrame([row for row in rows if row is not None], columns=list(AUDIT_COLUMNS))
 
 
 def apply_audit(spec: TabularSpec, flagged: pd.DataFrame, keep: Iterable[str] = ()) -> TabularSpec:
     """`spec` with flagged feature columns excluded (reason recorded), except those in `keep`."""
     keep = set(keep)
-    unknown = sorted(keep - set(spec.features))
+    unknown = sorted(keep - set(spec.features) - {date.column for date in spec.date_columns})
     if unknown:
         raise ValueError(f"keep names column(s) that are not features: {', '.join(unknown)}")
     reasons = {
@@ -88,21 +120,22 @@ def _audit_column(
     values: pd.Series,
     target: np.ndarray,
     is_categorical: bool,
-    auc_threshold: float,
-    level_min_rows: int,
-    level_purity: float,
+    limits: AuditThresholds,
+    date_after: Finding | None,
 ) -> tuple[str, str, str, float] | None:
-    """`(column, reason, evidence, auc)` if either test flags the column, else None."""
+    """`(column, reason, evidence, auc)` if any test flags the column, else None."""
     if is_categorical:
-        auc = _categorical_auc(values, target, level_min_rows)
+        auc = categorical_auc(values, target, limits.level_min_rows)
     else:
-        auc = _numeric_auc(values, target)
-    findings = []
-    if auc >= auc_threshold:
-        findings.append(("single-column AUC", f"single-column ROC AUC {auc:.3f}"))
-    level = _purest_level(values, target, level_min_rows, level_purity)
-    if level is not None:
-        findings.append(("pure level", level))
+        auc = numeric_auc(values, target)
+    separates = auc >= limits.auc_threshold
+    findings = [
+        ("single-column AUC", f"single-column ROC AUC {auc:.3f}") if separates else None,
+        pure_level(values, target, limits),
+        missingness(values, target, limits.auc_threshold),
+        date_after,
+    ]
+    findings = [finding for finding in findings if finding is not None]
     if not findings:
         return None
     reason, evidence = ("; ".join(parts) for parts in zip(*findings, strict=True))
@@ -112,10 +145,8 @@ def _audit_column(
 def _aligned_labels(
     frame: pd.DataFrame, labels: Sequence[int] | np.ndarray | pd.Series
 ) -> np.ndarray:
-    if isinstance(labels, pd.Series) and not labels.index.equals(frame.index):
-        if not frame.index.isin(labels.index).all():
-            raise ValueError("labels lack some of the frame's index values")
-        labels = labels.reindex(frame.index)
+    if isinstance(labels, pd.Series):
+        labels = aligned(frame, labels, "labels")
     target = np.asarray(labels, dtype=float)
     if len(target) != len(frame):
         raise ValueError(f"{len(target)} labels for {len(frame)} rows")
@@ -124,78 +155,20 @@ def _aligned_labels(
     return target.astype(int)
 
 
-def _numeric_auc(values: pd.Series, target: np.ndarray) -> float:
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    missing = np.isnan(numbers)
-    if missing.all():
-        return 0.5
-    low, high = np.nanmin(numbers), np.nanmax(numbers)
-    best = 0.5
-    for fill in (low - 1, high + 1):
-        auc = roc_auc_score(target, np.where(missing, fill, numbers))
-        best = max(best, auc, 1 - auc)
-    return float(best)
-
-
-def _categorical_auc(values: pd.Series, target: np.ndarray, level_min_rows: int) -> float:
-    levels = _levels(values)
-    n_splits = int(min(5, np.bincount(target).min()))
-    if n_splits < 2:
-        return 0.5
-    scores = np.empty(len(target))
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
-    for learn, held in folds.split(levels, target):
-        rates = _level_rates(levels[learn], target[learn], level_min_rows)
-        scores[held] = levels[held].map(rates).fillna(rates[_RARE]).to_numpy(dtype=float)
-    return float(roc_auc_score(target, scores))
-
-
-def _level_rates(levels: pd.Series, target: np.ndarray, level_min_rows: int) -> pd.Series:
-    stats = pd.Series(target, index=levels.index).groupby(levels.to_numpy()).agg(["size", "sum"])
-    rare = stats["size"] < level_min_rows
-    pooled = stats[rare].sum() if rare.any() else stats.sum()
-    rates = stats.loc[~rare, "sum"] / stats.loc[~rare, "size"]
-    return pd.concat([rates, pd.Series({_RARE: pooled["sum"] / pooled["size"]})])
-
-
-def _purest_level(
-    values: pd.Series, target: np.ndarray, level_min_rows: int, level_purity: float
-) -> str | None:
-    levels = _levels(values)
-    stats = pd.Series(target).groupby(levels.to_numpy()).agg(["size", "mean"])
-    stats = stats.assign(purity=np.maximum(stats["mean"], 1 - stats["mean"]))
-    stats = stats[(stats["size"] >= level_min_rows) & (stats["purity"] >= level_purity)]
-    if stats.empty:
-        return None
-    level, row = next(stats.sort_values(["purity", "size"], ascending=False).iterrows())
-    return f"value {level!r} (n={int(row['size'])}) converts at {100 * row['mean']:.0f} %"
-
-
-def _levels(values: pd.Series) -> pd.Series:
-    """The values as text labels, missing as its own label, on a 0..n-1 index."""
-    text = values.astype("object").where(values.notna()).astype("str")
-    return text.fillna(_MISSING).reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class AuditThresholds:
-    """When the audit flags a column (see `audit_leakage`)."""
-
-    auc_threshold: float = 0.95
-    level_min_rows: int = 50
-    level_purity: float = 0.98
-
-
 def audit_table(
     features: pd.DataFrame,
     labels: np.ndarray,
     spec: TabularSpec,
     keep: Iterable[str] = (),
     thresholds: AuditThresholds = AuditThresholds(),
+    *,
+    time: pd.Series | None = None,
+    dates: Mapping[str, pd.Series] | None = None,
 ) -> tuple[TabularSpec, pd.DataFrame]:
     """`spec` without the flagged columns not kept, and the flagged ones with the action taken.
 
-    `features` and `labels` are the rows the audit may see (never the test rows).
+    `features` and `labels` are the rows the audit may see (never the test rows); `time` and
+    `dates` (see `audit_leakage`) are aligned on `features`' index.
     """
     keep = tuple(keep)
     flagged = audit_leakage(
@@ -206,6 +179,10 @@ def audit_table(
         auc_threshold=thresholds.auc_threshold,
         level_min_rows=thresholds.level_min_rows,
         level_purity=thresholds.level_purity,
+        alpha=thresholds.alpha,
+        date_after_share=thresholds.date_after_share,
+        time=time,
+        dates=dates,
     )
     audited = apply_audit(spec, flagged, keep)
     if not audited.features:
@@ -227,8 +204,12 @@ def audit_record(
     return {
         "thresholds": {
             "single_column_auc": thresholds.auc_threshold,
+            "missing_indicator_auc": thresholds.auc_threshold,
             "level_min_rows": thresholds.level_min_rows,
             "level_purity": thresholds.level_purity,
+            "level_alpha": thresholds.alpha,
+            "level_correction": thresholds.correction,
+            "date_after_share": thresholds.date_after_share,
         },
         "audited_rows": int(audited_rows),
         "flagged": audit.to_dict(orient="records"),

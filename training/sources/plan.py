@@ -122,7 +122,7 @@ class SnapshotPlan:
         lines = [
             ("feature windows", f"{windows} days (half-life {self.features.half_life_days:g})"),
             ("history before the first snapshot", f"{self.min_history_days} days"),
-            ("snapshots", f"every {self.every_days} days, {len(self.dates)} in all"),
+            ("snapshots", f"{_every(self.every_days)}, {len(self.dates)} in all"),
         ]
         names = {"fit": "fit", "stop": "early stopping", "valid": "validation", "test": "test"}
         for part in PARTS:
@@ -134,6 +134,10 @@ class SnapshotPlan:
         lines.append(("label gaps before stop, valid, test", gaps))
         lines.append(("shrunk to fit the data", "; ".join(self.shrunk) or "nothing"))
         return lines
+
+
+def _every(days: int) -> str:
+    return "every day" if days == 1 else f"every {days} days"
 
 
 def _dates(dates: tuple[pd.Timestamp, ...]) -> str:
