@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -15,10 +16,14 @@ from leadscore.options import (
     DEFAULT_MODEL,
     EVENTS_ONLY,
     TABLE_ONLY,
+    BadRows,
     ColumnMap,
     ConversionEvent,
     DataDir,
+    Delimiter,
+    Encoding,
     EventMap,
+    HeaderColumns,
     MinHistory,
     ModelName,
     ModelUri,
@@ -34,6 +39,7 @@ from leadscore.options import (
     Windows,
     columns,
     days_list,
+    delimiter_char,
     given,
 )
 from leadscore.show import console, fail, log_handler, one_line, quiet_libraries
@@ -41,6 +47,7 @@ from serving.telemetry import disable_telemetry
 
 if TYPE_CHECKING:
     from features.events.mapping import EventLogMapping
+    from features.io import ReadOptions
     from training.sources.base import SourceSettings
     from training.sources.events import EventLog
     from training.sources.plan import PlanRequest
@@ -89,7 +96,7 @@ def simulate(
         "data/audience"
     ),
     followers: Annotated[int, typer.Option(min=10, help="Number of followers.")] = 20_000,
-    days: Annotated[int, typer.Option(min=30, help="Days of activity.")] = 240,
+    days: Annotated[int, typer.Option(min=7, help="Days of activity.")] = 240,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD.")] = "2026-01-01",
     horizon: Annotated[int, typer.Option(min=1, help="Horizon of the oracle, in days.")] = 28,
@@ -147,6 +154,10 @@ def features(
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
+    names: HeaderColumns = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
+    bad_rows: BadRows = "error",
 ) -> None:
     """Write the point-in-time feature table of every follower as of a date."""
     from features.build import build_follower_features
@@ -155,8 +166,9 @@ def features(
     from features.labels import select_snapshot_followers
 
     mapping = _mapping(column_map, event_map, conversion_event, time_unit)
+    read = _read(names, delimiter, encoding, bad_rows)
     try:
-        tables = load_tables(data, mapping)
+        tables = load_tables(data, mapping, read)
         followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
         table = build_follower_features(tables.interactions, followers, as_of, tables.posts)
         write_table(table.reset_index(), out)
@@ -176,6 +188,10 @@ def train(
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
+    names: HeaderColumns = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
+    bad_rows: BadRows = "error",
     trials: Annotated[
         int,
         typer.Option(
@@ -213,12 +229,14 @@ def train(
     output: OutputFormat = "text",
 ) -> None:
     """Train on event snapshots or a lead table (--table); log, register, promote if better."""
+    read = _read(names, delimiter, encoding, bad_rows)
     if table is not None or given(ctx, TABLE_ONLY):
         source = _lead_table(ctx, table, target, id_column, exclude, keep, time_column, ordered)
+        source = replace(source, read=read)
     else:
         plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
         mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-        source = _event_log(data, mapping, horizon, plan)
+        source = _event_log(data, mapping, horizon, plan, read)
     _run(source, model_name, seed, trials, tune_metric, output)
 
 
@@ -231,6 +249,10 @@ def inspect(
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
+    names: HeaderColumns = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
+    bad_rows: BadRows = "error",
     windows: Windows = None,
     snapshot_every: SnapshotEvery = None,
     min_history: MinHistory = None,
@@ -249,13 +271,14 @@ def inspect(
     from leadscore.show import print_json, show_inspection
     from training.inspect import inspect_events, inspect_table
 
+    read = _read(names, delimiter, encoding, bad_rows)
     if table is not None or given(ctx, TABLE_ONLY):
         settings = _lead_table(ctx, table, target, id_column, exclude, keep, time_column, ordered)
-        found = inspect_table(settings)  # type: ignore[arg-type]
+        found = inspect_table(replace(settings, read=read))
     else:
         plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
         mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-        found = inspect_events(_event_log(data, mapping, horizon, plan))
+        found = inspect_events(_event_log(data, mapping, horizon, plan, read))
     if output == "json":
         print_json(found.to_dict())
     else:
@@ -280,12 +303,27 @@ def _plan(
         fail(str(error))
 
 
+def _read(names: str | None, delimiter: str | None, encoding: str, bad_rows: str) -> ReadOptions:
+    """How to read text files, from the shared options; a bad one stops with its flag named."""
+    from features.io import ReadOptions
+
+    try:
+        return ReadOptions(
+            columns(names) or None,
+            delimiter_char(delimiter),
+            encoding,
+            bad_rows,  # type: ignore[arg-type]
+        )
+    except ValueError as error:
+        fail(str(error))
+
+
 def _event_log(
-    data: Path, mapping: EventLogMapping | None, horizon: int, plan: PlanRequest
+    data: Path, mapping: EventLogMapping | None, horizon: int, plan: PlanRequest, read: ReadOptions
 ) -> EventLog:
     from training.sources.events import EventLog
 
-    return EventLog(data_dir=data, mapping=mapping, horizon_days=horizon, plan=plan)
+    return EventLog(data_dir=data, mapping=mapping, horizon_days=horizon, plan=plan, read=read)
 
 
 def _lead_table(
@@ -360,6 +398,10 @@ def score(
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
     time_unit: TimeUnit = None,
+    names: HeaderColumns = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = "utf-8",
+    bad_rows: BadRows = "error",
     table: TableFile = None,
 ) -> None:
     """Score every follower as of a date, or every lead of a table (--table); champion default."""
@@ -372,14 +414,15 @@ def score(
     if table is not None:
         _refuse_events_options(ctx)
     mapping = _mapping(column_map, event_map, conversion_event, time_unit)
+    read = _read(names, delimiter, encoding, bad_rows)
     tracking()
     try:
         bundle, version = load_registered(model or champion_uri(model_name))
         if table is not None:
-            scores = score_lead_table(table, bundle, version, reasons)
+            scores = score_lead_table(table, bundle, version, reasons, read)
             title = f"{len(scores):,} leads of {table.name} scored -> {out}"
         else:
-            batch = score_followers(data, as_of, bundle, version, mapping, reasons)
+            batch = score_followers(data, as_of, bundle, version, mapping, reasons, read)
             scores = batch.scores
             title = f"{len(scores):,} followers scored as of {batch.as_of} -> {out}"
         # CSV has no lists: the reasons become one "; "-separated text cell each.

@@ -14,11 +14,39 @@ DataDir = Annotated[
     Path,
     typer.Option(
         "--data",
-        help="Folder with followers, interactions, ... or one .csv/.parquet events file. "
+        help="Folder with followers, interactions, ... (each a file or a folder of parts) or "
+        "one events file (.parquet, .csv, .tsv, .txt; plain or .gz/.bz2/.zst). "
         "Without a followers table, followers are derived from the events "
         "(followed_at = first event, platform 'unknown').",
     ),
 ]
+HeaderColumns = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Names for the columns of a CSV without a header line, COL,COL,... (its first line "
+        "is then data); applied before --map.",
+    ),
+]
+Delimiter = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter", help="CSV field separator: , ; | or tab (default: sniffed from the file)."
+    ),
+]
+Encoding = Annotated[
+    str, typer.Option("--encoding", help="Text encoding of CSV files, e.g. latin-1 or cp1252.")
+]
+BadRows = Annotated[
+    str,
+    typer.Option(
+        "--bad-rows",
+        help="CSV rows with a wrong number of fields (a cut last line, an open quote): error "
+        "stops naming the line, skip leaves them out and counts them.",
+    ),
+]
+# Delimiters by name, for the ones a shell makes awkward.
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 ColumnMap = Annotated[
     str | None,
     typer.Option(
@@ -78,8 +106,8 @@ TableFile = Annotated[
     typer.Option(
         "--table",
         exists=True,
-        dir_okay=False,
-        help="A lead table (.csv or .parquet), one row per lead, instead of --data.",
+        help="A lead table, one row per lead, instead of --data: .parquet, .csv, .tsv, .txt "
+        "(plain or .gz/.bz2/.zst) or a folder of parts.",
     ),
 ]
 Windows = Annotated[
@@ -162,6 +190,13 @@ def days_list(text: str | None, flag: str) -> tuple[int, ...] | None:
     if not parts or not all(part.isdigit() for part in parts):
         raise ValueError(f"{flag} takes whole days separated by commas, e.g. 1,3,7; got {text!r}")
     return tuple(int(part) for part in parts)
+
+
+def delimiter_char(text: str | None) -> str | None:
+    """One delimiter character from `--delimiter` (tab spelled out or as \\t); None: sniff."""
+    if text is None:
+        return None
+    return DELIMITER_NAMES.get(text.strip().lower(), text)
 
 
 def columns(text: str | None) -> tuple[str, ...]:

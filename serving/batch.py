@@ -12,7 +12,7 @@ from features.build import build_follower_features, to_utc_timestamp
 from features.events.load import load_tables
 from features.events.mapping import EventLogMapping
 from features.events.span import dense_span
-from features.io import read_table
+from features.io import DEFAULT_READ, ReadOptions, read_table
 from features.labels import select_snapshot_followers
 from serving.model.bundle import ScoringBundle
 from serving.model.spec import EventsInput, TableInput
@@ -36,15 +36,17 @@ def score_followers(
     model_version: str,
     mapping: EventLogMapping | None = None,
     reasons: int = DEFAULT_REASONS,
+    read: ReadOptions = DEFAULT_READ,
 ) -> FollowerScores:
     """Scores of every follower who had followed before `as_of` and not yet converted.
 
     `data` is a data folder or one events file, read through `mapping` if given; each score
     carries up to `reasons` reasons up and down (0 skips them, which is faster). Without
-    `as_of`, scores are as of the midnight after the newest event.
+    `as_of`, scores are as of the midnight after the newest event. `read` says how text files
+    are read.
     """
     inputs = bundle.spec.expect(EventsInput)
-    tables = load_tables(data, mapping)
+    tables = load_tables(data, mapping, read)
     cutoff = to_utc_timestamp(as_of) if as_of is not None else end_of_data(tables.interactions)
     followers = select_snapshot_followers(tables.followers, tables.conversions, cutoff)
     logger.info("scoring %d followers as of %s", len(followers), cutoff)
@@ -68,15 +70,19 @@ def end_of_data(interactions: pd.DataFrame) -> pd.Timestamp:
 
 
 def score_lead_table(
-    path: Path, bundle: ScoringBundle, model_version: str, reasons: int = DEFAULT_REASONS
+    path: Path,
+    bundle: ScoringBundle,
+    model_version: str,
+    reasons: int = DEFAULT_REASONS,
+    read: ReadOptions = DEFAULT_READ,
 ) -> pd.DataFrame:
-    """Scores of every row of a lead table (.csv or .parquet) with a table model.
+    """Scores of every row of a lead table (any file `read_table` reads) with a table model.
 
     The first column is the model's id column; the rows keep the table's order. The target
     column, if present, and any other extra columns are ignored; a missing feature column or a
     bad value stops with an error naming it.
     """
     bundle.spec.expect(TableInput)
-    features = bundle.prepare(read_table(path))
+    features = bundle.prepare(read_table(path, read))
     logger.info("scoring %d leads of %s", len(features), path)
     return score_features(features, bundle, model_version, reasons)

@@ -8,10 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from features.events.load import Tables, read_tables, tables_from_raw
+from features.events.load import Tables, read_tables_report, tables_from_raw
 from features.events.span import dense_span
+from features.io import ReadReport, read_table_report
 from features.labels import make_labels, select_snapshot_followers
 from features.schema import ALL_EVENT_TYPES, ENTITY_KEY, OTHER_EVENT
+from features.tabular.spec import TabularSpec
 from training.sources.events import EventLog
 from training.sources.plan import SnapshotPlan, make_plan
 from training.sources.table import LeadTable
@@ -48,8 +50,8 @@ def inspect_events(settings: EventLog) -> Inspection:
     state: dict[str, Any] = {}
 
     def read() -> None:
-        state["raw"] = read_tables(settings.data_dir)
-        found.add("read", _read_lines(state["raw"]))
+        state["raw"], reports = read_tables_report(settings.data_dir, settings.read)
+        found.add("read", _read_lines(state["raw"], reports))
 
     def validate() -> None:
         state["tables"] = tables_from_raw(state["raw"], settings.mapping)
@@ -75,7 +77,7 @@ def inspect_events(settings: EventLog) -> Inspection:
     return found
 
 
-def _read_lines(raw: dict[str, pd.DataFrame | None]) -> Lines:
+def _read_lines(raw: dict[str, pd.DataFrame | None], reports: dict[str, ReadReport]) -> Lines:
     lines = []
     for name, frame in raw.items():
         if frame is None:
@@ -83,6 +85,7 @@ def _read_lines(raw: dict[str, pd.DataFrame | None]) -> Lines:
             continue
         kinds = ", ".join(f"{column} ({_kind(frame[column])})" for column in frame.columns)
         lines.append((name, f"{len(frame):,} rows: {kinds}"))
+        lines += [(f"{name} {what}", value) for what, value in reports[name].describe()]
     return lines
 
 
@@ -160,16 +163,19 @@ def inspect_table(settings: LeadTable, seed: int = 42) -> Inspection:
     """Read, type, split and audit a lead table, as `train --table` would."""
     found = Inspection()
     try:
+        # Read once more to show how (LeadTable.load keeps only the table).
+        table, report = read_table_report(settings.table_path, settings.read)
+        found.add("read", _read_lines({"table": table}, {"table": report}))
         source = settings.load(seed)
     except ValueError as error:
         found.problem = str(error)
         return found
     found.add("table", source.describe())
-    spec = source.spec
-    kinds = [(column, spec.kind(column)) for column in spec.features]
-    found.add("columns", [(column, kind) for column, kind in kinds])
-    if spec.excluded:
-        found.add("left out", [(column, why) for column, why in spec.excluded])
+    found.add("columns", _table_columns(source.spec))
+    # Columns the audit left out are listed with its evidence below, not twice.
+    left_out = [(c, why) for c, why in source.spec.excluded if not why.startswith("leakage audit")]
+    if left_out:
+        found.add("left out", left_out)
     audit = source.audit
     found.add(
         "leakage audit",
@@ -177,3 +183,17 @@ def inspect_table(settings: LeadTable, seed: int = 42) -> Inspection:
         or [("flagged", "nothing")],
     )
     return found
+
+
+def _table_columns(spec: TabularSpec) -> Lines:
+    """Each column the model reads and the type given to it; dates with what they become."""
+    derived = spec.derived
+    lines = [(column, kind) for column, kind in spec.inputs if kind != "date"]
+    for date in spec.date_columns:
+        made = [name.removeprefix(f"{date.column} ") for name, src in derived.items()
+                if src == (date.column,)]  # fmt: skip
+        lines.append((date.column, f"date ({date.form}) -> {', '.join(made) or 'nothing'}"))
+    pairs = [name for name, sources in derived.items() if len(sources) == 2]
+    if pairs:
+        lines.append(("between dates", "; ".join(pairs)))
+    return lines

@@ -17,7 +17,7 @@ from features.events.mapping import (
     first_conversions,
     map_tables,
 )
-from features.io import SUFFIXES, read_table
+from features.io import DEFAULT_READ, READ_SUFFIXES, ReadOptions, ReadReport, read_table_report
 from features.schema import (
     ALL_EVENT_TYPES,
     CONVERSIONS_OPTIONAL,
@@ -51,40 +51,63 @@ class Tables:
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
-    """Return `<name>.parquet` or `<name>.csv` inside `data_dir`, if either exists."""
-    for suffix in SUFFIXES:
+    """Return `<name>.parquet`, `<name>.csv` (or any suffix of `READ_SUFFIXES`) or a folder of
+    parts `<name>/` inside `data_dir`: the first that exists."""
+    for suffix in READ_SUFFIXES:
         path = data_dir / f"{name}{suffix}"
-        if path.exists():
+        if path.is_file():
             return path
-    return None
+    folder = data_dir / name
+    return folder if folder.is_dir() else None
 
 
-def read_tables(data: Path) -> dict[str, pd.DataFrame | None]:
+def read_tables(data: Path, options: ReadOptions = DEFAULT_READ) -> dict[str, pd.DataFrame | None]:
     """Raw tables by name: a folder's tables, or one events file as the interactions."""
+    return read_tables_report(data, options)[0]
+
+
+def read_tables_report(
+    data: Path, options: ReadOptions = DEFAULT_READ
+) -> tuple[dict[str, pd.DataFrame | None], dict[str, ReadReport]]:
+    """`read_tables`, and what reading each table found (only the tables present)."""
     data = Path(data)
     if data.is_file():
-        return dict.fromkeys(TABLE_NAMES) | {"interactions": read_table(data)}
+        events, report = read_table_report(data, options)
+        return dict.fromkeys(TABLE_NAMES) | {"interactions": events}, {"interactions": report}
     if not data.is_dir():
         raise ValueError(f"data {data} does not exist (give a folder or a .csv/.parquet file)")
     paths = {name: find_table(data, name) for name in TABLE_NAMES}
     if paths["interactions"] is None:
         missing = [name for name in ("followers", "interactions") if paths[name] is None]
         raise ValueError(
-            f"{data}: " + " and ".join(f"no {name}.parquet or {name}.csv" for name in missing)
+            f"{data}: "
+            + " and ".join(f"no {name}.parquet or {name}.csv" for name in missing)
+            + " (nor .csv.gz, .tsv, ... or a folder of parts)"
         )
-    return {name: None if path is None else read_table(path) for name, path in paths.items()}
+    found = {name: path for name, path in paths.items() if path is not None}
+    if options.columns is not None and len(found) > 1:
+        raise ValueError(
+            f"{data}: --columns names the columns of one table, but this folder has "
+            f"{', '.join(found)}; give --data the events file itself"
+        )
+    read = {name: read_table_report(path, options) for name, path in found.items()}
+    raw = dict.fromkeys(TABLE_NAMES) | {name: frame for name, (frame, _) in read.items()}
+    return raw, {name: report for name, (_, report) in read.items()}
 
 
-def load_tables(data: Path, mapping: EventLogMapping | None = None) -> Tables:
+def load_tables(
+    data: Path, mapping: EventLogMapping | None = None, options: ReadOptions = DEFAULT_READ
+) -> Tables:
     """Read, map and validate a data folder or a single events file.
 
     Args:
-        data: a folder with interactions (followers, posts and conversions optional), or one
-            .csv/.parquet events file taken as the interactions.
+        data: a folder with interactions (followers, posts and conversions optional), each a
+            file or a folder of parts, or one events file taken as the interactions.
         mapping: how a foreign event log maps onto our columns and event types. Without a
             followers table, followers are derived from the events (see features.events.mapping).
+        options: how text files are read (headerless columns, delimiter, encoding, bad rows).
     """
-    return tables_from_raw(read_tables(Path(data)), mapping)
+    return tables_from_raw(read_tables(Path(data), options), mapping)
 
 
 def tables_from_raw(

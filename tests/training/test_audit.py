@@ -40,8 +40,7 @@ POST_CONTACT = (
 # 200 leads, the first 80 converted.
 LABELS = pd.Series([1] * 80 + [0] * 120, index=pd.Index([f"p{i}" for i in range(200)], name="id"))
 CLOSED_EVIDENCE = (
-    "value 'Closed' (n=60) converts at 100% against 40% overall (p=1.3e-24 < 0.0033 after "
-    "3 levels)"
+    "value 'Closed' (n=60) converts at 100% against 40% overall (p=1.3e-24 < 0.0033 after 3 levels)"
 )
 
 

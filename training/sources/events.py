@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import pandas as pd
 from features.events.load import load_tables
 from features.events.mapping import EventLogMapping
 from features.events.span import EventSpan, dense_span
-from features.io import read_table
+from features.io import ReadOptions, read_table
 from features.schema import (
     CATEGORICAL_COLUMNS,
     ENTITY_KEY,
@@ -64,6 +64,8 @@ class EventLog:
     horizon_days: int = 28
     # Windows, snapshot spacing, history, validation and test snapshots; None: from the span.
     plan: PlanRequest = PlanRequest()
+    # How text files are read (headerless columns, delimiter, encoding, malformed rows).
+    read: ReadOptions = ReadOptions()
 
     def boosting(self) -> Boosting:
         return Boosting(events_lgbm_params(), num_boost_round=500, early_stopping_rounds=50)
@@ -71,7 +73,7 @@ class EventLog:
     def load(self, seed: int = 42) -> EventsSource:
         """Read the events, plan the snapshots from their dense span, build and split them by
         time (`seed` is unused: the split follows the dates)."""
-        tables = load_tables(self.data_dir, self.mapping)
+        tables = load_tables(self.data_dir, self.mapping, self.read)
         span = dense_span(tables.interactions["occurred_at"])
         if span.strays:
             logger.warning(
@@ -116,6 +118,7 @@ class EventsSource:
         settings = {"data_dir": self.settings.data_dir, "horizon_days": self.settings.horizon_days}
         mapping = self.settings.mapping.to_params() if self.settings.mapping else {}
         features = flat_params(self.features.to_dict(), "features_")
+        read = flat_params(asdict(self.settings.read), "read_")
         span = {
             "span_first": str(self.span.first.date()),
             "span_last": str(self.span.last.date()),
@@ -125,6 +128,7 @@ class EventsSource:
         return (
             flat_params(settings)
             | mapping
+            | read
             | features
             | self.plan.to_params()
             | span

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.io import read_table
+from features.io import ReadOptions, read_table
 from features.schema import LABEL_COLUMN
 from features.tabular.dates import parse_dates, recognise_date
 from features.tabular.phrases import TablePhrases
@@ -69,6 +69,7 @@ class LeadTable:
     stop_share: float = 0.2
     tune_share: float = 0.2
     audit: AuditThresholds = AuditThresholds()
+    read: ReadOptions = ReadOptions()
 
     def __post_init__(self) -> None:
         if not 0 < self.tune_share < 1:
@@ -81,11 +82,11 @@ class LeadTable:
 
     def load(self, seed: int = 42) -> TableSource:
         """Read the table, infer its spec, split it, and audit the non-test rows for leakage."""
-        table = read_table(self.table_path)
+        table = read_table(self.table_path, self.read)
         spec = infer_tabular_spec(
             table, self.id_column, self.target, self.exclude, self.placeholders
         )
-        unknown = sorted(set(self.keep) - set(spec.features))
+        unknown = sorted(set(self.keep) - set(spec.features) - {d[0] for d in spec.dates})
         if unknown:
             raise ValueError(f"--keep names column(s) that are not features: {', '.join(unknown)}")
         target = make_tabular_target(table, spec).to_numpy()
@@ -104,9 +105,29 @@ class LeadTable:
             _check_time_parts(parts, target, self.split_name)
         # The test rows stay unseen by every decision, the audit's included.
         seen = np.sort(np.concatenate(parts[:2]))
-        audited, audit = audit_table(features.iloc[seen], target[seen], spec, self.keep, self.audit)
+        time, dates = self._audit_times(table, spec, features.index)
+        audited, audit = audit_table(
+            features.iloc[seen], target[seen], spec, self.keep, self.audit, time=time, dates=dates
+        )
         kept = features[list(audited.features)]
         return TableSource(self, seed, table, audited, kept, target, parts, audit, keys)
+
+    def _audit_times(
+        self, table: pd.DataFrame, spec: TabularSpec, index: pd.Index
+    ) -> tuple[pd.Series | None, dict[str, pd.Series]]:
+        """The --time column and the other dates, read and indexed by lead, for the audit's
+        "date after time" test (nothing without --time)."""
+        if self.time is None:
+            return None, {}
+        read = {
+            date.column: parse_dates(table[date.column], date.form).set_axis(index)
+            for date in spec.date_columns
+        }
+        time = read.pop(self.time, None)
+        if time is None:  # the time column was left out by --exclude: read it all the same
+            date = recognise_date(table[self.time])
+            time = parse_dates(table[self.time], date.form if date else "ISO8601").set_axis(index)
+        return time.rename(self.time), read
 
     @property
     def split_name(self) -> str:
@@ -192,12 +213,13 @@ class TableSource:
         return Period(self.features.iloc[rows], self.target[rows])
 
     def params(self) -> dict[str, Any]:
-        settings = {k: v for k, v in asdict(self.settings).items() if k != "audit"}
+        settings = {k: v for k, v in asdict(self.settings).items() if k not in ("audit", "read")}
         rows = {f"{name}_rows": len(part) for name, part in zip(PARTS, self.parts, strict=True)}
         columns = {"n_features": len(self.spec.features)}
         return (
             flat_params(settings)
             | flat_params(asdict(self.settings.audit), "audit_")
+            | flat_params(asdict(self.settings.read), "read_")
             | rows
             | columns
         )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pandas as pd
 import pytest
 
 from features.events.load import (
+    find_table,
     load_tables,
+    read_tables_report,
     validate_conversions,
     validate_followers,
     validate_interactions,
     validate_posts,
 )
+from features.io import ReadOptions
 
 
 def _events(**columns) -> pd.DataFrame:
@@ -96,6 +101,44 @@ def test_load_tables_reads_csv_and_reports_missing_tables(tmp_path):
     _events().to_csv(tmp_path / "interactions.csv", index=False)
     tables = load_tables(tmp_path)
     assert tables.conversions is None and len(tables.interactions) == 2
+
+
+def test_a_table_is_any_file_read_table_reads_or_a_folder_of_parts(tmp_path):
+    assert find_table(tmp_path, "interactions") is None
+    (tmp_path / "interactions").mkdir()
+    assert find_table(tmp_path, "interactions") == tmp_path / "interactions"
+    (tmp_path / "interactions.csv.gz").write_bytes(gzip.compress(b"x\n1\n"))
+    assert find_table(tmp_path, "interactions") == tmp_path / "interactions.csv.gz"
+    (tmp_path / "followers.tsv").write_text("x\n1\n")
+    assert find_table(tmp_path, "followers") == tmp_path / "followers.tsv"
+
+
+def test_a_folder_reads_compressed_tables_and_parts(tmp_path):
+    followers = "follower_id;platform;followed_at\na;x;2026-01-01\nb;y;2026-01-02\n"
+    (tmp_path / "followers.csv.gz").write_bytes(gzip.compress(followers.encode()))
+    (tmp_path / "interactions").mkdir()
+    _events().iloc[:1].to_parquet(tmp_path / "interactions" / "part-0.parquet")
+    _events().iloc[1:].to_parquet(tmp_path / "interactions" / "part-1.parquet")
+    raw, reports = read_tables_report(tmp_path)
+    assert raw["posts"] is None and sorted(reports) == ["followers", "interactions"]
+    assert reports["followers"].delimiter == ";" and reports["interactions"].rows == 2
+    tables = load_tables(tmp_path)
+    assert tables.followers["follower_id"].tolist() == ["a", "b"]
+    assert tables.interactions["event_type"].tolist() == ["like", "dm"]
+
+
+def test_headerless_events_file_is_named_by_columns(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("a,like,2026-01-01\nb,dm,2026-01-02\nb,d")
+    names = ("follower_id", "event_type", "occurred_at")
+    with pytest.raises(ValueError, match="log.csv: line 3: 2 fields, expected 3"):
+        load_tables(path, options=ReadOptions(columns=names))
+    tables = load_tables(path, options=ReadOptions(columns=names, bad_rows="skip"))
+    assert tables.interactions["follower_id"].tolist() == ["a", "b"]
+    (tmp_path / "interactions.csv").write_text("a,like,2026-01-01\n")
+    (tmp_path / "followers.csv").write_text("a,x,2026-01-01\n")
+    with pytest.raises(ValueError, match="--columns names the columns of one table"):
+        load_tables(tmp_path, options=ReadOptions(columns=names))
 
 
 def test_exact_duplicate_events_are_dropped_after_normalising(caplog):
