@@ -58,24 +58,29 @@ class Entry:
         return NO_EVENTS_RULE[self.kind]
 
 
+def _last(days: int) -> str:
+    """ "the last 7 days", or "the last day" for a one-day window."""
+    return "the last day" if days == 1 else f"the last {days} days"
+
+
 def _event_entries(config: FeatureConfig) -> dict[str, Entry]:
     """Window counts, active days and the daily rhythm of the long window."""
     entries = {}
     for w in config.windows_days:
-        span = f"in the last {w} days"
+        span = f"in {_last(w)}"
         for kind in (*ALL_EVENT_TYPES, "events"):
             entries[count_column(kind, w)] = Entry(
                 f"{NOUNS[kind][1]} {span}", say_count(kind, span)
             )
         entries[f"n_active_days_{w}d"] = Entry(
             f"days with at least one event {span}",
-            say(f"active on {{}} of the last {w} days", "active days unknown"),
+            say(f"active on {{}} of {_last(w)}", "active days unknown"),
         )
         entries[f"events_per_active_day_{w}d"] = Entry(
             f"events per active day {span}",
             say(f"{{}} events per active day {span}", f"no events {span}", one_decimal),
         )
-    span = f"in the last {config.long_days} days"
+    span = f"in {_last(config.long_days)}"
     return entries | {
         f"max_events_per_day_{config.long_days}d": Entry(
             f"events on the busiest day {span}",
@@ -130,13 +135,13 @@ def _posts(value: float) -> str:
 def _mix_entries(config: FeatureConfig) -> dict[str, Entry]:
     """Velocity and intent mix."""
     short, mid = config.short_days, config.mid_days
-    span = f"in the last {mid} days"
+    span = f"in {_last(mid)}"
     entries = {
         f"velocity_{short}d_{w}d": Entry(
-            f"events per day in the last {short} days relative to the last {w} days",
+            f"events per day in {_last(short)} relative to {_last(w)}",
             say(
-                f"activity in the last {short} days at {{}}x its {w}-day pace",
-                f"no events in the last {w} days",
+                f"activity in {_last(short)} at {{}}x its {w}-day pace",
+                f"no events in {_last(w)}",
                 one_decimal,
             ),
         )
@@ -153,7 +158,7 @@ def _mix_entries(config: FeatureConfig) -> dict[str, Entry]:
 
 def _content_entries(config: FeatureConfig) -> dict[str, Entry]:
     """Content affinity, from the posts table."""
-    span = f"in the last {config.mid_days} days"
+    span = f"in {_last(config.mid_days)}"
     mid = config.mid_days
     no_posts = f"no interactions with known posts {span}"
     return {

@@ -217,7 +217,7 @@ def split_conversions(
     conversions = pd.DataFrame(
         {ENTITY_KEY: events[ENTITY_KEY], "converted_at": events["occurred_at"], "lead_value": value}
     )
-    logger.info("%d %r events taken as conversions", len(conversions), conversion_event)
+    logger.info("%s %r events taken as conversions", f"{len(conversions):,}", conversion_event)
     return interactions.loc[~is_conversion], conversions
 
 
@@ -286,7 +286,9 @@ def derive_followers(
     if conversions is not None:
         seen.append(conversions[[ENTITY_KEY, "converted_at"]].set_axis(seen[0].columns, axis=1))
     first = pd.concat(seen, ignore_index=True).groupby(ENTITY_KEY)["occurred_at"].min()
-    logger.info("%d followers derived from the events (followed_at = first seen)", len(first))
+    logger.info(
+        "%s followers derived from the events (followed_at = first seen)", f"{len(first):,}"
+    )
     return pd.DataFrame(
         {ENTITY_KEY: first.index, "platform": UNKNOWN_PLATFORM, "followed_at": first.to_numpy()}
     )

@@ -69,3 +69,24 @@ def test_records_become_table_rows_with_every_column(record):
     assert features.index.tolist() == ["a", "b"]
     assert features["TotalVisits"].isna().tolist() == [True, False]
     assert features["Lead Origin"].tolist()[0] == "api" and pd.isna(features["Do Not Email"]).all()
+
+
+DATED = TabularSpec(
+    id_column="lead_id",
+    target="won",
+    features=("origin", "created month", "created hour"),
+    categorical=("origin",),
+    numeric=("created month", "created hour"),
+    dates=(("created", "%d/%m/%Y %H:%M", True),),
+)
+
+
+def test_a_dated_model_takes_the_date_as_text_and_derives_its_features():
+    record = table_record_model(DATED)
+    assert list(record.model_json_schema()["properties"]) == ["lead_id", "origin", "created"]
+    lead = record.model_validate({"lead_id": "l1", "origin": "chat", "created": "31/12/2026 14:05"})
+    features = prepare_tabular(records_to_table([lead]), DATED)
+    assert features.loc["l1", "created month"] == 12 and features.loc["l1", "created hour"] == 14
+    with pytest.raises(ValidationError, match="not a date written as '%d/%m/%Y %H:%M'"):
+        record.model_validate({"lead_id": "l2", "created": "2026-12-31"})
+    assert record.model_validate({"lead_id": "l3"}).model_dump(by_alias=True)["created"] is None

@@ -76,11 +76,7 @@ class EventLog:
         tables = load_tables(self.data_dir, self.mapping, self.read)
         span = dense_span(tables.interactions["occurred_at"])
         if span.strays:
-            logger.warning(
-                "%s stray events lie outside the dense days %s: left out",
-                f"{span.strays:,}",
-                span.describe(),
-            )
+            logger.warning("%s: the stray events outside are left out", span.describe())
             tables = replace(
                 tables,
                 interactions=tables.interactions[span.inside(tables.interactions["occurred_at"])],

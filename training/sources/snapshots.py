@@ -45,9 +45,9 @@ def build_training_frame(
     for as_of in dates:
         snapshot = build_snapshot(tables, as_of, horizon_days, features_config)
         logger.info(
-            "snapshot %s: %d followers, %.2f%% converted",
+            "snapshot %s: %s followers, %.2f%% converted",
             as_of.date(),
-            len(snapshot),
+            f"{len(snapshot):,}",
             100 * snapshot[LABEL_COLUMN].mean() if len(snapshot) else 0.0,
         )
         snapshots.append(snapshot)

@@ -49,6 +49,12 @@ def test_time_split_tests_on_the_newest_leads_and_tunes_on_the_newest_fit_rows(d
     # Dates are read into numbers, never into categories of date strings.
     assert not {"created", "first_visit", "closed_at"} & set(source.spec.categorical)
     assert {"created month", "created weekday", "created hour"} <= set(source.spec.features)
+    # A close date after the lead's creation is the outcome in disguise: left out, with all
+    # that is made from it.
+    flagged = source.audit.set_index("column")
+    assert "date after time" in flagged.loc["closed_at", "reason"]
+    assert not any("closed_at" in column for column in source.spec.features)
+    assert "landing_page" in source.spec.features  # 500 levels of honest noise and signal
 
 
 def test_ordered_splits_by_row_order_and_without_either_the_split_is_random(dated):
