@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -14,8 +13,6 @@ from rich.markup import escape
 from leadscore.operate import promote, rollback, serve, tracking, ui
 from leadscore.options import (
     DEFAULT_MODEL,
-    EVENTS_ONLY,
-    TABLE_ONLY,
     BadRows,
     ColumnMap,
     ConversionEvent,
@@ -23,7 +20,11 @@ from leadscore.options import (
     Delimiter,
     Encoding,
     EventMap,
+    Exclude,
     HeaderColumns,
+    Horizon,
+    IdColumn,
+    Keep,
     MinHistory,
     ModelName,
     ModelUri,
@@ -32,26 +33,24 @@ from leadscore.options import (
     OutputFormat,
     SnapshotEvery,
     TableFile,
+    Target,
     TestSnapshots,
     TimeColumn,
     TimeUnit,
     ValidSnapshots,
     Windows,
-    columns,
-    days_list,
-    delimiter_char,
-    given,
 )
 from leadscore.show import console, fail, log_handler, one_line, quiet_libraries
+from leadscore.sources import (
+    event_mapping,
+    read_options,
+    refuse_events_options,
+    source_settings,
+)
 from serving.telemetry import disable_telemetry
 
 if TYPE_CHECKING:
-    from features.events.mapping import EventLogMapping
-    from features.io import ReadOptions
     from training.sources.base import SourceSettings
-    from training.sources.events import EventLog
-    from training.sources.plan import PlanRequest
-    from training.sources.table import LeadTable
 
 app = typer.Typer(
     name="leadscore",
@@ -77,17 +76,6 @@ def _setup(
     logging.basicConfig(level=logging.WARNING, handlers=[log_handler()])
     for package in ("features", "simulator", "training", "serving", "leadscore"):
         logging.getLogger(package).setLevel(logging.DEBUG if verbose else logging.INFO)
-
-
-def _mapping(
-    columns: str | None, event_types: str | None, conversion: str | None, unit: str | None
-) -> EventLogMapping | None:
-    from features.events.mapping import make_mapping
-
-    try:
-        return make_mapping(columns, event_types, conversion, unit)
-    except ValueError as error:
-        fail(str(error))
 
 
 @app.command()
@@ -147,6 +135,7 @@ def _simulate_table(out: Path, leads: int, days: int, seed: int, start: str) -> 
 
 @app.command()
 def features(
+    ctx: typer.Context,
     data: DataDir,
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff date or time (UTC).")],
     out: OutFile,
@@ -165,8 +154,7 @@ def features(
     from features.io import write_table
     from features.labels import select_snapshot_followers
 
-    mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-    read = _read(names, delimiter, encoding, bad_rows)
+    mapping, read = event_mapping(ctx), read_options(ctx)
     try:
         tables = load_tables(data, mapping, read)
         followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
@@ -182,7 +170,7 @@ def train(
     ctx: typer.Context,
     data: DataDir = Path("data/audience"),
     model_name: ModelName = DEFAULT_MODEL,
-    horizon: Annotated[int, typer.Option(min=1, help="Label horizon in days.")] = 28,
+    horizon: Horizon = 28,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     column_map: ColumnMap = None,
     event_map: EventMap = None,
@@ -205,20 +193,10 @@ def train(
         typer.Option("--tune-metric", help="Validation metric the trials optimise."),
     ] = "log_loss",
     table: TableFile = None,
-    target: Annotated[
-        str | None, typer.Option(help="--table: the 0/1 target column (e.g. Converted).")
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option("--id", help="--table: the lead id column (unique per row).")
-    ] = None,
-    exclude: Annotated[
-        str | None,
-        typer.Option(help="--table: columns to leave out, COL,COL (e.g. post-contact fields)."),
-    ] = None,
-    keep: Annotated[
-        str | None,
-        typer.Option(help="--table: columns to keep although the leakage audit flags them."),
-    ] = None,
+    target: Target = None,
+    id_column: IdColumn = None,
+    exclude: Exclude = None,
+    keep: Keep = None,
     time_column: TimeColumn = None,
     ordered: Ordered = False,
     windows: Windows = None,
@@ -229,22 +207,14 @@ def train(
     output: OutputFormat = "text",
 ) -> None:
     """Train on event snapshots or a lead table (--table); log, register, promote if better."""
-    read = _read(names, delimiter, encoding, bad_rows)
-    if table is not None or given(ctx, TABLE_ONLY):
-        source = _lead_table(ctx, table, target, id_column, exclude, keep, time_column, ordered)
-        source = replace(source, read=read)
-    else:
-        plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
-        mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-        source = _event_log(data, mapping, horizon, plan, read)
-    _run(source, model_name, seed, trials, tune_metric, output)
+    _run(source_settings(ctx), model_name, seed, trials, tune_metric, output)
 
 
 @app.command()
 def inspect(
     ctx: typer.Context,
     data: DataDir = Path("data/audience"),
-    horizon: Annotated[int, typer.Option(min=1, help="Label horizon in days.")] = 28,
+    horizon: Horizon = 28,
     column_map: ColumnMap = None,
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
@@ -259,10 +229,10 @@ def inspect(
     valid_snapshots: ValidSnapshots = None,
     test_snapshots: TestSnapshots = None,
     table: TableFile = None,
-    target: Annotated[str | None, typer.Option(help="--table: the 0/1 target column.")] = None,
-    id_column: Annotated[str | None, typer.Option("--id", help="--table: the id column.")] = None,
-    exclude: Annotated[str | None, typer.Option(help="--table: columns to leave out.")] = None,
-    keep: Annotated[str | None, typer.Option(help="--table: flagged columns to keep.")] = None,
+    target: Target = None,
+    id_column: IdColumn = None,
+    exclude: Exclude = None,
+    keep: Keep = None,
     time_column: TimeColumn = None,
     ordered: Ordered = False,
     output: OutputFormat = "text",
@@ -270,86 +240,17 @@ def inspect(
     """Check data before training: what is read, how it maps, the plan or split, the audit."""
     from leadscore.show import print_json, show_inspection
     from training.inspect import inspect_events, inspect_table
+    from training.sources.table import LeadTable
 
-    read = _read(names, delimiter, encoding, bad_rows)
-    if table is not None or given(ctx, TABLE_ONLY):
-        settings = _lead_table(ctx, table, target, id_column, exclude, keep, time_column, ordered)
-        found = inspect_table(replace(settings, read=read))
-    else:
-        plan = _plan(windows, snapshot_every, min_history, valid_snapshots, test_snapshots)
-        mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-        found = inspect_events(_event_log(data, mapping, horizon, plan, read))
+    settings = source_settings(ctx)
+    is_table = isinstance(settings, LeadTable)
+    found = inspect_table(settings) if is_table else inspect_events(settings)  # type: ignore[arg-type]
     if output == "json":
         print_json(found.to_dict())
     else:
         show_inspection(found)
     if not found.ok:
         fail(f"training would not run: {found.problem}")
-
-
-def _plan(
-    windows: str | None,
-    every: int | None,
-    history: int | None,
-    valid: int | None,
-    test: int | None,
-) -> PlanRequest:
-    """The plan options as a request; a bad one stops with its flag named."""
-    from training.sources.plan import PlanRequest
-
-    try:
-        return PlanRequest(days_list(windows, "--windows"), every, history, valid, test)
-    except ValueError as error:
-        fail(str(error))
-
-
-def _read(names: str | None, delimiter: str | None, encoding: str, bad_rows: str) -> ReadOptions:
-    """How to read text files, from the shared options; a bad one stops with its flag named."""
-    from features.io import ReadOptions
-
-    try:
-        return ReadOptions(
-            columns(names) or None,
-            delimiter_char(delimiter),
-            encoding,
-            bad_rows,  # type: ignore[arg-type]
-        )
-    except ValueError as error:
-        fail(str(error))
-
-
-def _event_log(
-    data: Path, mapping: EventLogMapping | None, horizon: int, plan: PlanRequest, read: ReadOptions
-) -> EventLog:
-    from training.sources.events import EventLog
-
-    return EventLog(data_dir=data, mapping=mapping, horizon_days=horizon, plan=plan, read=read)
-
-
-def _lead_table(
-    ctx: typer.Context,
-    table: Path | None,
-    target: str | None,
-    id_column: str | None,
-    exclude: str | None,
-    keep: str | None,
-    time_column: str | None = None,
-    ordered: bool = False,
-) -> LeadTable:
-    """`train --table`: a lead table instead of an events folder."""
-    if table is None:
-        fail(f"{', '.join(given(ctx, TABLE_ONLY))}: only with --table FILE")
-    _refuse_events_options(ctx)
-    if target is None or id_column is None:
-        fail("--table needs --target COL (the 0/1 outcome) and --id COL (the lead id)")
-    from training.sources.table import LeadTable
-
-    try:
-        return LeadTable(
-            table, id_column, target, columns(exclude), columns(keep), time_column, ordered
-        )
-    except ValueError as error:
-        fail(str(error))
 
 
 def _run(
@@ -372,12 +273,6 @@ def _run(
         print_json(run_record(result, model_name, uri))
     else:
         show_run(result, model_name, uri)
-
-
-def _refuse_events_options(ctx: typer.Context) -> None:
-    options = given(ctx, EVENTS_ONLY)
-    if options:
-        fail(f"--data and --table are mutually exclusive: {', '.join(options)} apply to --data")
 
 
 @app.command()
@@ -412,9 +307,8 @@ def score(
     from serving.scoring import flatten_reasons
 
     if table is not None:
-        _refuse_events_options(ctx)
-    mapping = _mapping(column_map, event_map, conversion_event, time_unit)
-    read = _read(names, delimiter, encoding, bad_rows)
+        refuse_events_options(ctx)
+    mapping, read = event_mapping(ctx), read_options(ctx)
     tracking()
     try:
         bundle, version = load_registered(model or champion_uri(model_name))

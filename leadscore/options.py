@@ -153,6 +153,21 @@ EVENTS_ONLY = (
     *PLAN_OPTIONS,
 )  # fmt: skip
 TABLE_ONLY = ("target", "id_column", "exclude", "keep", "time_column", "ordered")
+Horizon = Annotated[int, typer.Option(min=1, help="Label horizon in days.")]
+Target = Annotated[
+    str | None, typer.Option(help="--table: the 0/1 target column (e.g. Converted).")
+]
+IdColumn = Annotated[
+    str | None, typer.Option("--id", help="--table: the lead id column (unique per row).")
+]
+Exclude = Annotated[
+    str | None,
+    typer.Option(help="--table: columns to leave out, COL,COL (e.g. post-contact fields)."),
+]
+Keep = Annotated[
+    str | None,
+    typer.Option(help="--table: columns to keep although the leakage audit flags them."),
+]
 TimeColumn = Annotated[
     str | None,
     typer.Option(

@@ -18,6 +18,19 @@ disable_telemetry()
 os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="leadscore-bentoml-")
 
 AS_OF = pd.Timestamp("2026-03-01", tz="UTC")
+# The shared lead table beside the repository, read in place (never copied into it).
+LEADS = Path(__file__).resolve().parents[2] / "shared" / "data" / "Leads.csv"
+# Filled in by sales after contact, or scored by a third party at an undocumented time (the
+# data's README).
+POST_CONTACT = (
+    "Tags",
+    "Lead Quality",
+    "Lead Profile",
+    "Asymmetrique Activity Index",
+    "Asymmetrique Profile Index",
+    "Asymmetrique Activity Score",
+    "Asymmetrique Profile Score",
+)
 
 
 @pytest.fixture

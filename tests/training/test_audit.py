@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +13,7 @@ from features.tabular.spec import (
     make_tabular_target,
     prepare_tabular,
 )
+from tests.conftest import LEADS, POST_CONTACT
 from training.audit import (
     AUDIT_COLUMNS,
     AuditThresholds,
@@ -22,19 +21,6 @@ from training.audit import (
     audit_leakage,
     audit_record,
     audit_table,
-)
-
-# The shared lead table beside the repository, read in place (never copied into it).
-LEADS = Path(__file__).resolve().parents[3] / "shared" / "data" / "Leads.csv"
-# Filled in by sales after contact, or scored by a third party at an undocumented time.
-POST_CONTACT = (
-    "Tags",
-    "Lead Quality",
-    "Lead Profile",
-    "Asymmetrique Activity Index",
-    "Asymmetrique Profile Index",
-    "Asymmetrique Activity Score",
-    "Asymmetrique Profile Score",
 )
 
 # 200 leads, the first 80 converted.

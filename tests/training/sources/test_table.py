@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -15,24 +14,19 @@ from features.tabular.spec import TABLE_VERSION
 from serving.batch import score_lead_table
 from serving.model.bundle import load_bundle
 from serving.model.spec import EventsInput, ModelSpec, TableInput
-from tests.conftest import CRM_MODEL, fast_table_config, load_source, make_crm_table
+from tests.conftest import (
+    CRM_MODEL,
+    LEADS,
+    POST_CONTACT,
+    fast_table_config,
+    load_source,
+    make_crm_table,
+)
 from training import registry
 from training.boost import booster_feature_names
 from training.registry import spec_mismatch
 from training.run import train
 from training.sources.table import stratified_split
-
-# The shared lead table beside the repository, read in place (never copied into it).
-LEADS = Path(__file__).resolve().parents[4] / "shared" / "data" / "Leads.csv"
-POST_CONTACT = (
-    "Tags",
-    "Lead Quality",
-    "Lead Profile",
-    "Asymmetrique Activity Index",
-    "Asymmetrique Profile Index",
-    "Asymmetrique Activity Score",
-    "Asymmetrique Profile Score",
-)
 
 
 def test_prepare_audits_only_non_test_rows_and_excludes_leaks(crm_table):
