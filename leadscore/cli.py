@@ -43,6 +43,7 @@ from leadscore.options import (
 from leadscore.show import console, fail, log_handler, one_line, quiet_libraries
 from leadscore.sources import (
     event_mapping,
+    feature_config,
     read_options,
     refuse_events_options,
     source_settings,
@@ -147,6 +148,14 @@ def features(
     delimiter: Delimiter = None,
     encoding: Encoding = "utf-8",
     bad_rows: BadRows = "error",
+    windows: Annotated[
+        str | None,
+        typer.Option(
+            "--windows",
+            help="Feature windows in days (default 7,30,90); a model trained on a short log "
+            "reads its own (leadscore inspect and /model say which).",
+        ),
+    ] = None,
 ) -> None:
     """Write the point-in-time feature table of every follower as of a date."""
     from features.build import build_follower_features
@@ -155,10 +164,11 @@ def features(
     from features.labels import select_snapshot_followers
 
     mapping, read = event_mapping(ctx), read_options(ctx)
+    config = feature_config(windows)
     try:
         tables = load_tables(data, mapping, read)
         followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
-        table = build_follower_features(tables.interactions, followers, as_of, tables.posts)
+        table = build_follower_features(tables.interactions, followers, as_of, tables.posts, config)
         write_table(table.reset_index(), out)
     except ValueError as error:
         fail(str(error))

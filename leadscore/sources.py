@@ -15,6 +15,7 @@ from leadscore.show import fail
 if TYPE_CHECKING:
     from features.events.mapping import EventLogMapping
     from features.io import ReadOptions
+    from features.schema import FeatureConfig
     from training.sources.base import SourceSettings
     from training.sources.events import EventLog
     from training.sources.plan import PlanRequest
@@ -41,6 +42,27 @@ def event_mapping(ctx: typer.Context) -> EventLogMapping | None:
     given_ = ctx.params
     return _mapping(given_["column_map"], given_["event_map"], given_["conversion_event"],
                     given_["time_unit"])  # fmt: skip
+
+
+def feature_config(windows: str | None) -> FeatureConfig:
+    """--windows as a feature config, with the half-life a training plan gives those windows."""
+    from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
+    from training.sources.plan import half_life_for
+
+    days = _days(windows, "--windows")
+    if days is None:
+        return DEFAULT_FEATURE_CONFIG
+    try:
+        return FeatureConfig(days, half_life_for(days))
+    except ValueError as error:
+        fail(f"--windows: {error}")
+
+
+def _days(text: str | None, flag: str) -> tuple[int, ...] | None:
+    try:
+        return days_list(text, flag)
+    except ValueError as error:
+        fail(str(error))
 
 
 def read_options(ctx: typer.Context) -> ReadOptions:

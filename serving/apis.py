@@ -12,6 +12,7 @@ import pandas as pd
 from bentoml.exceptions import InvalidArgument, NotFound
 
 from features.build import build_follower_features
+from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from features.tabular.spec import TabularSpec
 from serving.model.bundle import ScoringBundle, load_bundle, load_spec
 from serving.model.spec import EventsInput, ModelSpec, TableInput
@@ -24,12 +25,12 @@ from serving.requests import (
 )
 from serving.schemas import (
     Event,
-    FeatureRecord,
     LeadScore,
     ModelInfo,
     Post,
     Profile,
     Score,
+    feature_record_model,
     table_record_model,
 )
 from serving.scoring import score_features
@@ -112,39 +113,48 @@ def _to_scores(scores: pd.DataFrame) -> list[Score]:
     return [Score(**row) for row in scores.to_dict(orient="records")]
 
 
-class EventsAPI(ServedModel):
-    """Lead scores for followers, from feature records (/score) or raw events (/score_events)."""
+def events_api(config: FeatureConfig) -> type[ServedModel]:
+    """The routes of an events model: /score takes feature records with its own windows."""
+    FollowerRecord = feature_record_model(config)  # noqa: N806  (a type, named like one)
 
-    @bentoml.api(route="/score")
-    def score(self, followers: list[FeatureRecord]) -> list[Score]:  # type: ignore[valid-type]
-        """Score followers from their feature values."""
-        if not followers:
-            return []
-        try:
-            return _to_scores(self.scores(records_to_features(followers)))
-        except ValueError as error:
-            raise InvalidArgument(str(error)) from None
+    class EventsAPI(ServedModel):
+        """Lead scores for followers, from feature records (/score) or raw events
+        (/score_events)."""
 
-    def events_scores(
-        self,
-        events: list[Event],
-        profiles: list[Profile] | None,
-        posts: list[Post] | None,
-        as_of: datetime | None,
-    ) -> list[Score]:
-        """Score followers from raw events before `as_of` (default: now), as training does."""
-        try:
-            interactions = events_to_frame(events)
-            followers = followers_to_score(interactions, profiles or [])
-            post_table = posts_to_frame(posts)
-        except ValueError as error:
-            raise InvalidArgument(str(error)) from None
-        if followers.empty:
-            return []
-        cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
-        config = self.bundle.spec.expect(EventsInput).features
-        features = build_follower_features(interactions, followers, cutoff, post_table, config)
-        return _to_scores(self.scores(features))
+        @bentoml.api(route="/score")
+        def score(self, followers: list[FollowerRecord]) -> list[Score]:  # type: ignore[valid-type]
+            """Score followers from their feature values."""
+            if not followers:
+                return []
+            try:
+                return _to_scores(self.scores(records_to_features(followers)))
+            except ValueError as error:
+                raise InvalidArgument(str(error)) from None
+
+        def events_scores(
+            self,
+            events: list[Event],
+            profiles: list[Profile] | None,
+            posts: list[Post] | None,
+            as_of: datetime | None,
+        ) -> list[Score]:
+            """Score followers from raw events before `as_of` (default: now), as training does."""
+            try:
+                interactions = events_to_frame(events)
+                followers = followers_to_score(interactions, profiles or [])
+                post_table = posts_to_frame(posts)
+            except ValueError as error:
+                raise InvalidArgument(str(error)) from None
+            if followers.empty:
+                return []
+            cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
+            features = build_follower_features(interactions, followers, cutoff, post_table, config)
+            return _to_scores(self.scores(features))
+
+    return EventsAPI
+
+
+EventsAPI = events_api(DEFAULT_FEATURE_CONFIG)
 
 
 def table_api(table: TabularSpec) -> type[ServedModel]:
@@ -174,7 +184,7 @@ def table_api(table: TabularSpec) -> type[ServedModel]:
 
 # How each kind of model is served: its routes, made from its spec.
 ROUTES: dict[type, Callable[[ModelSpec], type[ServedModel]]] = {
-    EventsInput: lambda spec: EventsAPI,
+    EventsInput: lambda spec: events_api(spec.expect(EventsInput).features),
     TableInput: lambda spec: table_api(spec.expect(TableInput).columns),
 }
 

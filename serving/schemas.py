@@ -6,11 +6,12 @@ A table model's /score record is made from its columns (`table_record_model`).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from features.schema import DEFAULT_FEATURE_CONFIG, feature_groups
+from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig, feature_groups
 from features.tabular.dates import DateColumn, reads_as_date
 from features.tabular.spec import TabularSpec
 
@@ -18,9 +19,9 @@ FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Fol
 _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
-def _feature_fields() -> dict[str, Any]:
+def _feature_fields(config: FeatureConfig) -> dict[str, Any]:
     """One optional field per feature column: counts default to 0, the rest to missing."""
-    groups = feature_groups(DEFAULT_FEATURE_CONFIG)
+    groups = feature_groups(config)
     fields: dict[str, Any] = {"follower_id": (FollowerId, ...)}
     for column in groups["count"]:
         fields[column] = (int, Field(0, ge=0, description="Event count; 0 if left out."))
@@ -43,12 +44,19 @@ def _feature_fields() -> dict[str, Any]:
     return fields
 
 
-FeatureRecord = create_model(
-    "FeatureRecord",
-    __config__=_STRICT,
-    __doc__="Feature values of one follower, as `leadscore features` writes them.",
-    **_feature_fields(),
-)
+@cache
+def feature_record_model(config: FeatureConfig) -> type[BaseModel]:
+    """The /score record of an events model whose features use `config`'s windows (a model
+    trained on a short log counts over 1 and 3 days, not 7, 30 and 90)."""
+    return create_model(
+        "FeatureRecord",
+        __config__=_STRICT,
+        __doc__="Feature values of one follower, as `leadscore features` writes them.",
+        **_feature_fields(config),
+    )
+
+
+FeatureRecord = feature_record_model(DEFAULT_FEATURE_CONFIG)
 
 
 class Event(BaseModel):

@@ -30,7 +30,7 @@ def test_inspect_shows_the_dates_the_split_and_the_audit_in_80_columns(dated, mo
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "created: date (ISO8601) -> month, weekday, hour" in text
-    assert "split: out of time by 'created': test the newest 20% by 'created'" in text
+    assert "split: out of time by 'created': test the newest 20% (" in text
     assert "'closed_at' is after 'created' in 100%" in text
     assert "ok: training would run" in text
     assert max(len(line) for line in result.output.splitlines()) <= 80

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -121,3 +122,14 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(monkeyp
     monkeypatch.setattr("sys.argv", ["leadscore", "--debug", "train"])
     with pytest.raises(RuntimeError, match="the disk"):
         leadscore.cli.main()
+
+
+def test_features_with_a_short_models_windows(short, tmp_path):
+    out = tmp_path / "features.parquet"
+    command = ["features", "--data", str(short), "--as-of", "2026-02-20", "--out", str(out)]
+    result = CliRunner().invoke(app, [*command, "--windows", "7,14,30"])
+    assert result.exit_code == 0, result.output
+    columns = set(pd.read_parquet(out).columns)
+    assert {"n_view_7d", "n_view_14d", "n_view_30d"} <= columns and "n_view_90d" not in columns
+    bad = CliRunner().invoke(app, [*command, "--windows", "3,1"])
+    assert bad.exit_code == 1 and "--windows" in bad.output and "ascending" in bad.output

@@ -358,7 +358,6 @@ class TableSource:
     def describe(self) -> list[tuple[str, str]]:
         """The table read and its split, printed before training."""
         fit, stop, test = (len(part) for part in self.parts)
-        settings = self.settings
         rates = [f"{self.target[rows].mean():.1%} positive" for rows in self.parts]
         return [
             ("table", f"{self.data_path.name}: {len(self.table):,} rows, {self.spec.id_column!r} "
@@ -367,15 +366,13 @@ class TableSource:
              f"categorical), {len(self.spec.excluded)} left out"),
             ("dates", ", ".join(f"{d.column} ({d.form})" for d in self.spec.date_columns)
              or "none"),
-            ("split", f"{settings.split_name}: test {self.test_words()}; early stopping and "
-             f"calibration {settings.stop_share:.0%} of the rest"
-             + (", the newest before the test" if self.keys is not None else "")),
+            ("split", self._split_words()),
             ("rows", f"fit {fit:,} ({rates[0]}), early stopping and calibration {stop:,} "
              f"({rates[1]}), test {test:,} ({rates[2]})" + self._unplaced()),
         ]  # fmt: skip
 
     def test_words(self) -> str:
-        """Which rows the test holds, e.g. "the newest 20 % by 'created' (2026-10-01..)"."""
+        """Which rows the test holds, e.g. "the newest 20% by 'created' (2026-10-01..)"."""
         share = f"{self.settings.test_share:.0%}"
         if self.keys is None:
             return f"a stratified random {share} held out (seed {self.seed}); no time column given"
@@ -385,6 +382,25 @@ class TableSource:
         return (
             f"the newest {share} by {self.settings.time!r} ({times.min().date()}.."
             f"{times.max().date()})"
+        )
+
+    def _split_words(self) -> str:
+        settings = self.settings
+        test, stop = f"{settings.test_share:.0%}", f"{settings.stop_share:.0%}"
+        if self.keys is None:
+            return (
+                f"stratified random (seed {self.seed}): test {test}, early stopping and "
+                f"calibration {stop} of the rest; no time column given (--time COL or "
+                "--ordered split out of time)"
+            )
+        if settings.ordered:
+            newest = f"the last {test} of the rows"
+        else:
+            times = pd.to_datetime(self.keys[self.parts[2]], unit="us", utc=True)
+            newest = f"the newest {test} ({times.min().date()}..{times.max().date()})"
+        return (
+            f"{settings.split_name}: test {newest}, early stopping and calibration the {stop} "
+            "of the rest just before it"
         )
 
     def _unplaced(self) -> str:
