@@ -88,8 +88,8 @@ def pure_level(values: pd.Series, target: np.ndarray, limits: AuditThresholds) -
     # One-sided tails, P(X >= k) or P(X <= k) for X ~ Binomial(n, base rate).
     high = binom.sf(stats["sum"] - 1, stats["size"], base)
     low = binom.cdf(stats["sum"], stats["size"], base)
-    purity = limits.level_purity
-    tail = np.where(rate >= purity, high, np.where(rate <= 1 - purity, low, 1.0))
+    always, never = pure_rates(base, limits.level_purity)
+    tail = np.where(rate >= always, high, np.where(rate <= never, low, 1.0))
     cut = limits.alpha / len(stats)
     stats = stats.assign(rate=rate, p=tail)
     pure = stats[stats["p"] < cut]
@@ -105,6 +105,17 @@ def pure_level(values: pd.Series, target: np.ndarray, limits: AuditThresholds) -
     if more:
         evidence += f", and {more} more such level{'s' * (more > 1)}"
     return "pure level", evidence
+
+
+def pure_rates(base: float, purity: float) -> tuple[float, float]:
+    """The rates that mean "almost always" and "almost never" converts at this base rate.
+
+    `purity` (0.98) and its complement, or within a tenth of the way to 1 or 0 when the base
+    rate is near either: at a 9 % base rate a level converting at 1 % is a strong honest
+    signal (some of it converts), where one at 0.5 % is the outcome written down; at 39 %,
+    2 % is.
+    """
+    return max(purity, 1 - (1 - base) / 10), min(1 - purity, base / 10)
 
 
 def missingness(values: pd.Series, target: np.ndarray, auc_threshold: float) -> Finding | None:

@@ -224,6 +224,15 @@ def test_audit_flags_a_large_pure_level(level: str, won: int, evidence: str) -> 
     assert flagged["evidence"] == f"value '{level}' (n=300) {evidence} after 6 levels)"
 
 
+def test_audit_keeps_a_large_level_that_converts_rarely_but_does_convert() -> None:
+    # 4 of 300 (1.3 %) at a 10 % base rate: far below the base rate, but some of it converts: a
+    # strong honest signal ("almost never" is a tenth of the base rate, 1 %, or less).
+    counts = {name: (1540, 100) for name in ("a", "b", "c", "d", "e")}
+    counts |= {"cold page": (300, 4), "a": (1540, 396)}
+    frame, labels = _exact_levels(counts)
+    assert audit_leakage(frame, labels, ["level"], ["level"]).empty
+
+
 def test_audit_flags_a_field_filled_in_for_converters() -> None:
     # 200 of 1,000 leads converted; a close reason is filled for 192 of them and 32 others.
     rng = np.random.default_rng(3)
