@@ -165,7 +165,14 @@ class SimulationConfig:
     seed: int = 42
     start: str = "2026-01-01"  # UTC date of day 0
     horizon_days: int = 28  # label horizon the oracle is computed for
-    oracle_every_days: int = 7  # oracle snapshot spacing
+    # Oracle snapshot spacing; 0: weekly, or daily below a 14-day horizon, where a training
+    # plan takes snapshots every few days (so the oracle covers every date a plan can pick).
+    oracle_every_days: int = 0
+
+    def __post_init__(self) -> None:
+        if self.oracle_every_days == 0:
+            every = 7 if self.horizon_days >= 14 else 1
+            object.__setattr__(self, "oracle_every_days", every)
 
 
 @dataclass(frozen=True)
