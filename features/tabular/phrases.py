@@ -35,11 +35,12 @@ class TablePhrases:
             for column in self.spec.categorical
         }
         self.quartiles_ = {column: _quartiles(features[column]) for column in self.spec.numeric}
+        self.dates_ = {name: list(sources) for name, sources in self.spec.derived.items()}
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, for the model spec."""
-        return {"labels": self.labels_, "quartiles": self.quartiles_}
+        return {"labels": self.labels_, "quartiles": self.quartiles_, "dates": self.dates_}
 
 
 def say_table_value(column: str, value: object, phrases: Mapping[str, Any]) -> str:
@@ -50,6 +51,9 @@ def say_table_value(column: str, value: object, phrases: Mapping[str, Any]) -> s
     """
     if is_missing(value):
         return f"{column} is missing"
+    sources = phrases.get("dates", {}).get(column)
+    if sources is not None:
+        return _say_date_part(column, float(value), sources)  # type: ignore[arg-type]
     labels = phrases.get("labels", {}).get(column)
     if labels is not None:
         if value in labels:
@@ -64,6 +68,26 @@ def say_table_value(column: str, value: object, phrases: Mapping[str, Any]) -> s
     low, high = bounds
     level = "high" if float(value) > high else "low" if float(value) < low else "typical"  # type: ignore[arg-type]
     return f"{shown} ({level})"
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _say_date_part(column: str, value: float, sources: Sequence[str]) -> str:
+    """A feature made from dates in words: "created in December", "created on a Sunday",
+    "created at 14 h", "first_visit 12.4 days before created"."""
+    if len(sources) == 2:
+        first, second = sources
+        side = "after" if value >= 0 else "before"
+        return f"{second} {number(abs(value))} days {side} {first}"
+    part = column.removeprefix(f"{sources[0]} ")
+    if part == "month":
+        return f"{sources[0]} in {MONTHS[int(value) - 1]}"
+    if part == "weekday":
+        return f"{sources[0]} on a {WEEKDAYS[int(value)]}"
+    return f"{sources[0]} at {int(value)} h"
 
 
 def _spellings(raw: pd.Series, prepared: pd.Series, levels: Sequence[str]) -> dict[str, str]:

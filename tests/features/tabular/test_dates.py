@@ -112,3 +112,24 @@ def test_leaving_out_a_date_leaves_out_what_is_made_from_it():
     assert reasons["first_visit"] == "leak"
     assert reasons["days from created to first_visit"] == "made from 'first_visit': leak"
     assert "first_visit" not in prepare_tabular(_table().drop(columns="first_visit"), spec)
+
+
+def test_reasons_say_what_a_date_feature_means():
+    from features.tabular.phrases import TablePhrases, say_table_value
+
+    table = _table()
+    spec = infer_tabular_spec(table, "id", "won")
+    phrases = (
+        TablePhrases(spec, {"source": ["ads", "seo"]})
+        .fit(table, prepare_tabular(table, spec))
+        .to_dict()
+    )
+    said = {
+        column: say_table_value(column, value, phrases)
+        for column, value in prepare_tabular(table, spec).iloc[0].items()
+    }
+    assert said["created month"] == "created in January"
+    assert said["created weekday"] == "created on a Tuesday"
+    assert said["created hour"] == "created at 9 h"
+    assert said["days from created to first_visit"] == "first_visit 2.4 days before created"
+    assert said["source"] == "source is ads"
