@@ -52,7 +52,7 @@ ColumnMap = Annotated[
     typer.Option(
         "--map",
         help="Rename source columns: SRC=DST,... e.g. "
-        "user_id=follower_id,behavior_type=event_type,timestamp=occurred_at.",
+        "'user_id=follower_id, behavior_type=event_type, timestamp=occurred_at'.",
     ),
 ]
 EventMap = Annotated[
