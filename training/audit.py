@@ -184,11 +184,20 @@ def audit_table(
         time=time,
         dates=dates,
     )
+    flagged = _by_date(flagged, spec)
     audited = apply_audit(spec, flagged, keep)
     if not audited.features:
         raise ValueError("no feature column left after exclusions and the leakage audit")
     kept = flagged["column"].isin(list(keep))
     return audited, flagged.assign(action=np.where(kept, KEPT, "excluded"))
+
+
+def _by_date(flagged: pd.DataFrame, spec: TabularSpec) -> pd.DataFrame:
+    """Without the features made from a flagged date column: the date is the unit of decision
+    (left out with all that is made from it, or kept with --keep)."""
+    dates = set(flagged["column"]) & {date.column for date in spec.date_columns}
+    made = [name for name, sources in spec.derived.items() if dates & set(sources)]
+    return flagged[~flagged["column"].isin(made)].reset_index(drop=True)
 
 
 def kept_columns(audit: pd.DataFrame) -> tuple[tuple[str, str], ...]:

@@ -110,7 +110,7 @@ def test_leaving_out_a_date_leaves_out_what_is_made_from_it():
     assert spec.dates == (("created", "%d/%m/%Y %H:%M", True),)
     reasons = dict(spec.excluded)
     assert reasons["first_visit"] == "leak"
-    assert reasons["days from created to first_visit"] == "made from 'first_visit': leak"
+    assert reasons["days from created to first_visit"] == "made from 'first_visit', left out"
     assert "first_visit" not in prepare_tabular(_table().drop(columns="first_visit"), spec)
 
 

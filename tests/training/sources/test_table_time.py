@@ -54,6 +54,8 @@ def test_time_split_tests_on_the_newest_leads_and_tunes_on_the_newest_fit_rows(d
     flagged = source.audit.set_index("column")
     assert "date after time" in flagged.loc["closed_at", "reason"]
     assert not any("closed_at" in column for column in source.spec.features)
+    assert list(flagged.index) == ["closed_at"]  # one decision for the date, not one per part
+    assert dict(source.spec.excluded)["closed_at month"].startswith("made from 'closed_at'")
     assert "landing_page" in source.spec.features  # 500 levels of honest noise and signal
 
 
