@@ -11,7 +11,7 @@ import pandas as pd
 from features.build import build_follower_features, to_utc_timestamp
 from features.events.load import load_tables
 from features.events.mapping import EventLogMapping
-from features.events.span import dense_span
+from features.events.span import without_strays
 from features.io import DEFAULT_READ, ReadOptions, read_table
 from features.labels import select_snapshot_followers
 from serving.model.bundle import ScoringBundle
@@ -42,31 +42,22 @@ def score_followers(
 
     `data` is a data folder or one events file, read through `mapping` if given; each score
     carries up to `reasons` reasons up and down (0 skips them, which is faster). Without
-    `as_of`, scores are as of the midnight after the newest event. `read` says how text files
-    are read.
+    `as_of`, scores are as of the midnight after the last dense day of events. `read` says how
+    text files are read.
     """
     inputs = bundle.spec.expect(EventsInput)
     tables = load_tables(data, mapping, read)
-    cutoff = to_utc_timestamp(as_of) if as_of is not None else end_of_data(tables.interactions)
+    if tables.interactions.empty:
+        raise ValueError("no interactions to score from")
+    # Stray timestamps (clock errors) are left out as training left them out.
+    tables, span = without_strays(tables)
+    cutoff = to_utc_timestamp(as_of) if as_of is not None else span.end
     followers = select_snapshot_followers(tables.followers, tables.conversions, cutoff)
     logger.info("scoring %d followers as of %s", len(followers), cutoff)
     features = build_follower_features(
         tables.interactions, followers, cutoff, tables.posts, inputs.features
     )
     return FollowerScores(score_features(features, bundle, model_version, reasons), cutoff)
-
-
-def end_of_data(interactions: pd.DataFrame) -> pd.Timestamp:
-    """Midnight after the last dense day of events: scores as of the end of the data (a stray
-    timestamp months ahead, a clock error, must not move it)."""
-    if interactions.empty:
-        raise ValueError("no interactions to score from")
-    span = dense_span(interactions["occurred_at"])
-    if span.after:
-        logger.warning(
-            "%d events after %s ignored for the default --as-of", span.after, span.last.date()
-        )
-    return span.end
 
 
 def score_lead_table(

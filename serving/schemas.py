@@ -144,7 +144,7 @@ def table_record_model(table: TabularSpec) -> type[BaseModel]:
     """
     id_field = Annotated[str, Field(min_length=1, max_length=256, alias=table.id_column)]
     fields: dict[str, Any] = {"lead_id": (id_field, Field(description="The lead's id."))}
-    dates = {date.column: date for date in table.date_columns}
+    dates = {date.column: date for date in table.input_dates}
     for position, (column, input_kind) in enumerate(table.inputs):
         if input_kind == "numeric":
             kind, note = float | None, "Number"

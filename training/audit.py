@@ -170,7 +170,7 @@ def audit_table(
     `features` and `labels` are the rows the audit may see (never the test rows); `time` and
     `dates` (see `audit_leakage`) are aligned on `features`' index.
     """
-    keep = tuple(keep)
+    keep = _with_dates(set(keep), spec)
     flagged = audit_leakage(
         features,
         labels,
@@ -190,6 +190,15 @@ def audit_table(
         raise ValueError("no feature column left after exclusions and the leakage audit")
     kept = flagged["column"].isin(list(keep))
     return audited, flagged.assign(action=np.where(kept, KEPT, "excluded"))
+
+
+def _with_dates(keep: set[str], spec: TabularSpec) -> tuple[str, ...]:
+    """`keep` with, for a date named, the features made from it, and for such a feature, its
+    date: a date and its features are kept or left out together."""
+    made = spec.derived
+    dates = {source for name in keep if name in made for source in made[name]}
+    features = {name for name, sources in made.items() if set(sources) & (keep | dates)}
+    return tuple(sorted(keep | dates | features))
 
 
 def _by_date(flagged: pd.DataFrame, spec: TabularSpec) -> pd.DataFrame:

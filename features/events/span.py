@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+
+from features.events.load import Tables
+
+logger = logging.getLogger(__name__)
 
 # A share of events at each end that cannot decide the range by itself: a handful of clock
 # errors weeks away from the rest must not stretch a nine-day log to three months.
@@ -82,3 +87,14 @@ def dense_span(occurred: pd.Series) -> EventSpan:
         before=int((days < first).sum()),
         after=int((days > last).sum()),
     )
+
+
+def without_strays(tables: Tables) -> tuple[Tables, EventSpan]:
+    """The tables with only the interactions on the dense days, and the span; training and
+    batch scoring both read a log through it, so a clock error counts in neither."""
+    span = dense_span(tables.interactions["occurred_at"])
+    if not span.strays:
+        return tables, span
+    logger.warning("%s: the stray events outside are left out", span.describe())
+    inside = span.inside(tables.interactions["occurred_at"])
+    return replace(tables, interactions=tables.interactions[inside]), span

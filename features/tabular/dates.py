@@ -31,7 +31,8 @@ _TIMES = ("", " %H:%M", " %H:%M:%S")
 # The share of a column's non-empty values that must read as dates for it to be a date column;
 # the rest (a few stray values) are read as missing.
 MIN_DATE_SHARE = 0.95
-# Values looked at to recognise a column (the chosen format is then checked on every value).
+# Values looked at to recognise a column and choose its format; values of the whole column
+# that the format does not read are missing, and counted in a warning.
 _SAMPLE = 2000
 
 
@@ -48,16 +49,16 @@ class DateColumn:
         return [self.column, self.form, self.timed]
 
 
-def recognise_date(values: pd.Series) -> DateColumn | None:
+def recognise_date(values: pd.Series, named_time: bool = False) -> DateColumn | None:
     """The column as a date column if its values are dates (or epoch times under a time-like
-    name), else None."""
+    name, or whatever the name when `named_time`: the user said it is time), else None."""
     name = str(values.name)
     if pd.api.types.is_datetime64_any_dtype(values):
         form = ISO
     elif pd.api.types.is_bool_dtype(values):
         return None
     elif pd.api.types.is_numeric_dtype(values):
-        form = _epoch_form(values) if _TIME_NAME.search(name) else None
+        form = _epoch_form(values) if named_time or _TIME_NAME.search(name) else None
     else:
         form = _text_form(values)
     if form is None:
@@ -80,7 +81,10 @@ def parse_dates(values: pd.Series, form: str) -> pd.Series:
 
 
 def reads_as_date(value: object, form: str) -> bool:
-    """Whether one value reads as a date written as `form`."""
+    """Whether one value reads as a date written as `form` (text must also look like a date:
+    pandas' ISO reader takes "2026" or "20261202" too)."""
+    if not form.startswith("epoch:") and not _DATE_LIKE.match(str(value)):
+        return False
     return bool(parse_dates(pd.Series([value], dtype="object"), form).notna().all())
 
 

@@ -79,10 +79,17 @@ class TabularSpec:
     @property
     def inputs(self) -> tuple[tuple[str, str], ...]:
         """`(column, kind)` of the columns a lead row must carry: the features read as they are,
-        then the date columns (kind "date")."""
+        then the date columns features are made from (kind "date")."""
         derived = self.derived
         plain = [(c, self.kind(c)) for c in self.features if c not in derived]
-        return (*plain, *((date.column, "date") for date in self.date_columns))
+        return (*plain, *((date.column, "date") for date in self.input_dates))
+
+    @property
+    def input_dates(self) -> tuple[DateColumn, ...]:
+        """The date columns a feature is made from (one whose features were all left out, as
+        leaks or constants, is not needed to score)."""
+        used = {source for sources in self.derived.values() for source in sources}
+        return tuple(date for date in self.date_columns if date.column in used)
 
     @property
     def exclusion_reasons(self) -> dict[str, str]:
@@ -212,7 +219,7 @@ def prepare_tabular(
     ids = table[spec.id_column].to_numpy()
     sources = {source for made in derived.values() for source in made}
     parsed = {
-        date.column: parse_dates(table[date.column], date.form)
+        date.column: _read_dates(table[date.column], date, ids)
         for date in spec.date_columns
         if date.column in sources
     }
@@ -225,6 +232,24 @@ def prepare_tabular(
         # Built as "str" arrays once: casting a finished frame costs more than the cleaning.
         columns[column] = pd.array(values, dtype="str") if values.dtype == object else values
     return pd.DataFrame(columns, index=pd.Index(ids, name=spec.id_column))
+
+
+def _read_dates(values: pd.Series, date: DateColumn, ids: np.ndarray) -> pd.Series:
+    """Dates as the training table wrote them; others are missing, and said (a stray value
+    is no reason to stop a nightly batch, but it must not pass unnoticed)."""
+    parsed = parse_dates(values, date.form)
+    unread = (parsed.isna() & _present(values)).to_numpy()
+    if unread.any():
+        first = int(unread.nonzero()[0][0])
+        logger.warning(
+            "%r: %d value(s) not written as %s read as missing, e.g. %r (id %r)",
+            date.column,
+            int(unread.sum()),
+            date.form,
+            values.iloc[first],
+            ids[first],
+        )
+    return parsed
 
 
 def make_tabular_target(table: pd.DataFrame, spec: TabularSpec) -> pd.Series:

@@ -12,7 +12,7 @@ import pytest
 from features.build import build_follower_features
 from features.schema import CATEGORICAL_COLUMNS, DEFAULT_FEATURE_CONFIG
 from features.tabular.spec import TabularSpec
-from serving.batch import end_of_data, score_followers, score_lead_table
+from serving.batch import score_followers, score_lead_table
 from serving.model.bundle import ScoringBundle
 from serving.model.encode import to_model_input
 from serving.model.scores import make_score_cutoffs
@@ -99,10 +99,10 @@ def test_no_reasons_when_asked_for_none(folder, events_bundle):
     assert result.scores["reasons_down"].map(len).sum() == 0
 
 
-def test_the_end_of_the_data_is_the_midnight_after_the_newest_event(interactions):
-    assert end_of_data(interactions) == pd.Timestamp("2026-03-11", tz="UTC")
+def test_no_interactions_is_a_clear_error(folder, events_bundle, interactions):
+    interactions.iloc[:0].to_csv(folder / "interactions.csv", index=False)
     with pytest.raises(ValueError, match="no interactions"):
-        end_of_data(interactions.iloc[:0])
+        score_followers(folder, None, events_bundle, "4")
 
 
 @pytest.fixture
@@ -163,7 +163,41 @@ def test_each_kind_of_model_scores_only_its_own_input(
         score_followers(folder, "2026-03-01", table_bundle, "2")
 
 
-def test_a_stray_event_far_ahead_does_not_move_the_end_of_the_data(interactions):
+def _many(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Twenty copies a minute apart: enough events for one to stand out as a stray."""
+    shifted = [
+        interactions.assign(occurred_at=interactions["occurred_at"] + pd.Timedelta(minutes=k))
+        for k in range(20)
+    ]
+    return pd.concat(shifted, ignore_index=True)
+
+
+def test_a_stray_event_far_ahead_does_not_move_the_end_of_the_data(
+    folder, events_bundle, interactions
+):
     stray = interactions.iloc[:1].assign(occurred_at=pd.Timestamp("2031-01-01", tz="UTC"))
-    many = pd.concat([interactions] * 20 + [stray], ignore_index=True)
-    assert end_of_data(many) == pd.Timestamp("2026-03-11", tz="UTC")
+    pd.concat([_many(interactions), stray]).to_csv(folder / "interactions.csv", index=False)
+    result = score_followers(folder, None, events_bundle, "4")
+    assert result.as_of == pd.Timestamp("2026-03-11", tz="UTC")
+
+
+def test_a_stray_event_long_before_is_left_out_as_training_leaves_it(
+    folder, events_bundle, interactions, monkeypatch
+):
+    import serving.batch
+
+    many = _many(interactions)
+    stray = interactions[interactions["follower_id"] == "b"].iloc[:1]
+    stray = stray.assign(occurred_at=pd.Timestamp("2024-06-01", tz="UTC"), event_type="click")
+    pd.concat([many, stray]).to_csv(folder / "interactions.csv", index=False)
+    seen = []
+    build = serving.batch.build_follower_features
+    monkeypatch.setattr(
+        serving.batch,
+        "build_follower_features",
+        lambda events, *args: seen.append(events) or build(events, *args),
+    )
+    score_followers(folder, "2026-03-01", events_bundle, "4")
+    # A click 21 months before the rest would be b's last click and first event otherwise.
+    assert seen[0]["occurred_at"].min() > pd.Timestamp("2025-01-01", tz="UTC")
+    assert len(seen[0]) == len(many)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import pandas as pd
 
 from features.events.load import load_tables
 from features.events.mapping import EventLogMapping
-from features.events.span import EventSpan, dense_span
+from features.events.span import EventSpan, without_strays
 from features.io import ReadOptions, read_table
 from features.schema import (
     CATEGORICAL_COLUMNS,
@@ -74,13 +74,7 @@ class EventLog:
         """Read the events, plan the snapshots from their dense span, build and split them by
         time (`seed` is unused: the split follows the dates)."""
         tables = load_tables(self.data_dir, self.mapping, self.read)
-        span = dense_span(tables.interactions["occurred_at"])
-        if span.strays:
-            logger.warning("%s: the stray events outside are left out", span.describe())
-            tables = replace(
-                tables,
-                interactions=tables.interactions[span.inside(tables.interactions["occurred_at"])],
-            )
+        tables, span = without_strays(tables)
         plan = make_plan(span, self.horizon_days, self.plan)
         frame = build_training_frame(tables, list(plan.dates), self.horizon_days, plan.features)
         return EventsSource(self, split_by_plan(frame, plan), plan, span)

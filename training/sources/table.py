@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,8 @@ from training.sources.base import Period, RunSummary, TuningRows, clip, flat_par
 from training.sources.splits import newest, stratified_split, time_split
 
 __all__ = ["LeadTable", "TableSource", "stratified_split", "table_input_schema"]
+
+logger = logging.getLogger(__name__)
 
 PARTS: tuple[str, ...] = ("fit", "stop", "test")
 # Each class needs this many rows, so that fit, early-stopping and test parts all hold some.
@@ -102,7 +105,7 @@ class LeadTable:
             parts = stratified_split(target, self.test_share, self.stop_share, seed)
         else:
             parts = time_split(keys, self.test_share, self.stop_share)
-            _check_time_parts(parts, target, self.split_name)
+            _check_time_parts(parts, target, keys, self)
         # The test rows stay unseen by every decision, the audit's included.
         seen = np.sort(np.concatenate(parts[:2]))
         time, dates = self._audit_times(table, spec, features.index)
@@ -144,28 +147,53 @@ class LeadTable:
             return None
         if self.time not in table.columns:
             raise ValueError(f"--time {self.time!r} is not a column of the table")
-        date = recognise_date(table[self.time])
+        values = table[self.time]
+        if not (values.notna() & (values.astype("str").str.strip() != "")).any():
+            raise ValueError(f"--time {self.time!r}: the column is empty")
+        # Named by the user, a column of epoch numbers is time whatever its name says.
+        date = recognise_date(values, named_time=True)
         if date is None:
-            example = table[self.time].dropna().astype("str").head(1).tolist()
+            example = values.dropna().astype("str").head(1).tolist()
             raise ValueError(
                 f"--time {self.time!r}: its values are not dates (e.g. {example}); give a date "
                 "column, or --ordered for a table whose rows are in time order"
             )
-        times = parse_dates(table[self.time], date.form)  # microseconds, as float64 is exact
+        times = parse_dates(values, date.form)  # microseconds, as float64 is exact
         keys = times.astype("int64").to_numpy(dtype="float64")
         return np.where(times.isna().to_numpy(), np.nan, keys)
 
 
-def _check_time_parts(parts: tuple[np.ndarray, ...], target: np.ndarray, split: str) -> None:
-    """Each part holds both classes, or the split says what to change."""
+def _both_classes(labels: np.ndarray, rows: str, times: int) -> None:
+    counts = np.bincount(labels, minlength=2)
+    if counts.min() == 0:
+        raise ValueError(
+            f"{rows} ({len(labels):,}) hold "
+            f"{'no converted' if counts[1] == 0 else 'only converted'} leads; too few rows or "
+            f"distinct times ({times:,}) to split out of time"
+        )
+
+
+def _check_time_parts(
+    parts: tuple[np.ndarray, ...], target: np.ndarray, keys: np.ndarray, settings: LeadTable
+) -> None:
+    """Each part (and each side of the tuning split) holds both classes, or the split says what
+    to change; a part far from its share (many rows at one time) is said."""
+    split = settings.split_name
+    times = len(np.unique(keys[~np.isnan(keys)]))
+    if times < 3:
+        raise ValueError(
+            f"split {split}: the rows hold {times} distinct time(s); out of time needs at least "
+            "3 (fit, early stopping, test): give a finer time column, or leave --time out"
+        )
     for name, rows in zip(PARTS, parts, strict=True):
-        counts = np.bincount(target[rows], minlength=2)
-        if counts.min() == 0:
-            raise ValueError(
-                f"split {split}: the {name} rows ({len(rows):,}) hold "
-                f"{'no converted' if counts[1] == 0 else 'only converted'} leads; "
-                "too few rows or times to split out of time"
-            )
+        _both_classes(target[rows], f"split {split}: the {name} rows", times)
+    share = len(parts[2]) / max(1, sum(len(part) for part in parts))
+    if abs(share - settings.test_share) > 0.1:
+        logger.warning(
+            "the test holds %.0f%% of the rows, not %.0f%%: rows sharing a time stay together",
+            100 * share,
+            100 * settings.test_share,
+        )
 
 
 @dataclass(frozen=True)
@@ -257,7 +285,11 @@ class TableSource:
         judge when the table is split out of time, a stratified share otherwise."""
         fit_rows = self.parts[0]
         if self.keys is not None:
-            return newest(fit_rows, self.keys, self.settings.tune_share)
+            tuned = newest(fit_rows, self.keys, self.settings.tune_share)
+            times = len(np.unique(self.keys[fit_rows]))
+            for name, rows in zip(("trained", "judged"), tuned, strict=True):
+                _both_classes(self.target[rows], f"tuning: the fit rows {name} on", times)
+            return tuned
         kept, _, held = stratified_split(self.target[fit_rows], self.settings.tune_share, 0, seed)
         return fit_rows[kept], fit_rows[held]
 
@@ -316,7 +348,7 @@ class TableSource:
         example = bundle.prepare(rows).reset_index()[[self.spec.id_column, *plain]]
         text = example[list(self.spec.categorical)].astype("object")
         example = example.assign(**text.where(text.notna(), None))
-        for date in self.spec.date_columns:  # dates as the table writes them, in text
+        for date in self.spec.input_dates:  # dates as the table writes them, in text
             values = rows[date.column].reset_index(drop=True).astype("object")
             example[date.column] = values.where(values.notna(), None).map(_as_text)
         signature = ModelSignature(

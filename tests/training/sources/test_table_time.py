@@ -87,3 +87,65 @@ def test_a_dated_table_trains_out_of_time_and_says_so(dated, tracking_uri):
     result = train(_config(dated, time="created", model_name="dated-test"))
     assert "out of time by 'created'" in result.summary.test_title
     assert 0.55 < result.metrics["roc_auc"] < 0.95
+
+
+def _coarse(tmp_path: Path, dates: list[str]) -> Path:
+    rng = np.random.default_rng(0)
+    n = 900
+    table = pd.DataFrame(
+        {
+            "lead_id": [f"l{i}" for i in range(n)],
+            "month": np.repeat(dates, n // len(dates)),
+            "ts": pd.to_datetime(np.repeat(dates, n // len(dates))).astype("int64") // 10**6,
+            "visits": rng.poisson(3, n),
+            "won": (rng.random(n) < 0.3).astype(int),
+        }
+    )
+    path = tmp_path / "coarse.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_too_few_distinct_times_is_a_clear_error(tmp_path):
+    path = _coarse(tmp_path, ["2026-01-01", "2026-02-01"])
+    with pytest.raises(ValueError, match="2 distinct time"):
+        load_source(_config(path, time="month"))
+
+
+def test_coarse_times_that_leave_tuning_one_sided_say_so_before_any_trial(tmp_path):
+    source = load_source(_config(_coarse(tmp_path, ["2026-01-01", "2026-02-01", "2026-03-01"])))
+    assert source.keys is None  # no --time: random split, tuning fine
+    timed = load_source(_config(tmp_path / "coarse.csv", time="month"))
+    with pytest.raises(ValueError, match="tuning: the fit rows trained on \\(0\\)"):
+        timed.split_for_tuning(seed=1)
+
+
+def test_time_takes_epoch_numbers_whatever_the_columns_name(tmp_path):
+    path = _coarse(tmp_path, ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"])
+    source = load_source(_config(path, time="ts"))
+    times = pd.to_datetime(pd.read_csv(path)["month"])
+    assert times[source.parts[2]].min() > times[source.parts[0]].max()
+
+
+def test_a_leaky_date_left_out_is_not_needed_to_score_and_keep_keeps_it_whole(dated):
+    from features.tabular.spec import prepare_tabular
+
+    source = load_source(_config(dated))  # no --time: its features go for missingness
+    assert "closed_at" not in [column for column, _ in source.spec.inputs]
+    table = pd.read_csv(dated).drop(columns="closed_at")
+    assert len(prepare_tabular(table, source.spec)) == len(table)
+    kept = load_source(_config(dated, keep=("closed_at",)))
+    assert "closed_at month" in kept.spec.features
+    assert set(kept.audit.loc[kept.audit["column"].str.contains("closed_at"), "action"]) == {
+        "kept (--keep)"
+    }
+
+
+def test_scoring_says_how_many_dates_it_could_not_read(dated, caplog):
+    from features.tabular.spec import prepare_tabular
+
+    source = load_source(_config(dated, time="created"))
+    table = pd.read_csv(dated).head(3).assign(created=["02/12/2026 10:30", "", "2026-12-02"])
+    features = prepare_tabular(table, source.spec)
+    assert features["created month"].isna().tolist() == [True, True, False]
+    assert "'created': 1 value(s) not written as ISO8601 read as missing" in caplog.text
