@@ -21,24 +21,51 @@ def tracking() -> str:
     return configure_tracking(Path("mlruns"))
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 3000,
     model: ModelUri = None,
     model_name: ModelName = DEFAULT_MODEL,
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--api-key-file",
+            help="A file holding the API key (or set LEADSCORE_API_KEY): scoring and /model then "
+            "need 'Authorization: Bearer <key>'; /healthz, /readyz and /metrics stay open.",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Serve on an address other than loopback without a key."),
+    ] = False,
 ) -> None:
     """Serve the champion over HTTP with BentoML (OpenAPI at /docs.json, Swagger UI at /)."""
     from serving.model_store import champion_uri, import_to_bentoml
 
+    env = dict(os.environ)
+    if api_key_file is not None:
+        if not api_key_file.is_file() or not api_key_file.read_text().strip():
+            fail(f"--api-key-file {api_key_file}: no such file, or it is empty")
+        env["LEADSCORE_API_KEY_FILE"] = str(api_key_file.resolve())
+    keyed = bool(env.get("LEADSCORE_API_KEY") or env.get("LEADSCORE_API_KEY_FILE"))
+    if host not in LOOPBACK and not keyed and not insecure:
+        fail(
+            f"--host {host} opens the service beyond this machine: set LEADSCORE_API_KEY or "
+            "--api-key-file, or say --insecure"
+        )
     tracking()
     try:
         tag = import_to_bentoml(model or champion_uri(model_name))
     except ValueError as error:
         fail(str(error))
-    console().print(f"serving {tag} on http://{host}:{port}")
+    key = "with an API key" if keyed else "without an API key"
+    console().print(f"serving {tag} on http://{host}:{port} ({key})")
     command = [sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScorer"]
     command += ["--host", host, "--port", str(port)]
-    env = os.environ | {"LEADSCORE_MODEL_TAG": tag}
+    env["LEADSCORE_MODEL_TAG"] = tag
     raise typer.Exit(subprocess.call(command, env=env))
 
 

@@ -7,6 +7,7 @@ events; a table model takes its own columns (`{"leads": [...]}`), see serving.ap
 
 from __future__ import annotations
 
+import logging
 import os
 
 from serving.telemetry import disable_telemetry
@@ -15,9 +16,28 @@ from serving.telemetry import disable_telemetry
 disable_telemetry()
 
 import bentoml
+from bentoml.exceptions import BentoMLException
+from pydantic import ValidationError
 
 from serving.apis import api_for
+from serving.guard import Guard
 
 MODEL_TAG = os.environ.get("LEADSCORE_MODEL_TAG", "lead-scorer:latest")
+TIMEOUT_S = float(os.environ.get("LEADSCORE_TIMEOUT_S", "60"))
 
-LeadScorer = bentoml.service(name="lead_scorer", traffic={"timeout": 60})(api_for(MODEL_TAG))
+
+class _NoTracebackFor4xx(logging.Filter):
+    """BentoML logs a traceback for every bad request; the guard logs one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        client = isinstance(error, ValidationError) or (
+            isinstance(error, BentoMLException) and error.error_code.value < 500
+        )
+        return not client
+
+
+logging.getLogger("bentoml._internal.server.http_app").addFilter(_NoTracebackFor4xx())
+
+LeadScorer = bentoml.service(name="lead_scorer", traffic={"timeout": TIMEOUT_S})(api_for(MODEL_TAG))
+LeadScorer.add_asgi_middleware(Guard)

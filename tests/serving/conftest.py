@@ -65,11 +65,11 @@ def table_server(table_bento_tag: str) -> Iterator[str]:
 
 
 @contextmanager
-def _serve(tag: str) -> Iterator[str]:
+def _serve(tag: str, **env_vars: str) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScorer"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
-    env = os.environ | {"LEADSCORE_MODEL_TAG": tag}
+    env = os.environ | {"LEADSCORE_MODEL_TAG": tag} | env_vars
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
