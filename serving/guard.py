@@ -212,7 +212,8 @@ def _error_of(body: bytes) -> tuple[str, str | None]:
         first = details[0]
         field = _location(first.get("loc", ()))
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-        return f"{field}: {first.get('msg', 'invalid')}{more}", field or None
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        return f"{field}: {message}{more}", field or None
     return str(payload.get("error") or payload.get("detail") or "bad request"), None
 
 
