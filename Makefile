@@ -5,7 +5,7 @@ export DO_NOT_TRACK = true
 export MLFLOW_DISABLE_TELEMETRY = true
 export BENTOML_DO_NOT_TRACK = true
 
-.PHONY: demo setup simulate train score serve test lint
+.PHONY: demo setup simulate train score serve test lint fuzz
 
 demo: setup simulate train score serve
 
@@ -30,6 +30,11 @@ test: setup
 	$(UV) run ruff format --check .
 	$(UV) run lint-imports
 	$(UV) run pytest
+
+# schemathesis over every route of the served spec, with a key: an events and a table model.
+fuzz: setup
+	$(UV) run --group fuzz python benchmarks/fuzz_service.py
+	$(UV) run --group fuzz python benchmarks/fuzz_service.py --table
 
 lint:
 	$(UV) run ruff check --fix .

@@ -27,6 +27,7 @@ from serving.schemas import (
     Event,
     LeadScore,
     ModelInfo,
+    Moment,
     Post,
     Profile,
     Score,
@@ -78,7 +79,7 @@ class ServedModel:
         events: list[Event],
         profiles: list[Profile] | None = None,
         posts: list[Post] | None = None,
-        as_of: datetime | None = None,
+        as_of: Moment | None = None,
     ) -> list[Score]:
         """Score followers from raw events before `as_of` (default: now), as training does.
 

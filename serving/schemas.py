@@ -15,6 +15,16 @@ from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig, feature_group
 from features.tabular.dates import DateColumn, reads_as_date
 from features.tabular.spec import TabularSpec
 
+
+def _in_range(moment: datetime) -> datetime:
+    # Times outside these years are entry errors, and pandas' nanosecond clock cannot hold them.
+    if not 1970 <= moment.year <= 2200:
+        raise ValueError("a time between the years 1970 and 2200")
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_in_range)]
+
 FollowerId = Annotated[str, Field(min_length=1, max_length=256, description="Follower id.")]
 _STRICT = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
@@ -71,7 +81,7 @@ class Event(BaseModel):
         description="view, like, comment, share, save, click, profile_visit, dm, mention, "
         "follow or unfollow; any other type counts as 'other'.",
     )
-    occurred_at: datetime = Field(description="When it happened; a time without zone is UTC.")
+    occurred_at: Moment = Field(description="When it happened; a time without zone is UTC.")
     post_id: str | None = Field(None, max_length=256)
     value: float | None = Field(None, description="For example watch seconds of a view.")
 
@@ -83,7 +93,7 @@ class Profile(BaseModel):
 
     follower_id: FollowerId
     platform: str | None = Field(None, max_length=32, examples=["instagram"])
-    followed_at: datetime | None = None
+    followed_at: Moment | None = None
     country: str | None = Field(None, max_length=100)
     follower_count: float | None = Field(None, ge=0)
     following_count: float | None = Field(None, ge=0)
@@ -96,7 +106,7 @@ class Post(BaseModel):
     model_config = _STRICT
 
     post_id: str = Field(min_length=1, max_length=256)
-    published_at: datetime = Field(description="When the post went out; only earlier ones count.")
+    published_at: Moment = Field(description="When the post went out; only earlier ones count.")
     format: str | None = Field(
         None, max_length=32, description="image, video, carousel, text, link, story or live."
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from serving.requests import records_to_features
-from serving.schemas import FeatureRecord
+from serving.schemas import Event, FeatureRecord
 
 
 def test_follower_following_ratio_comes_from_the_counts_unless_sent():
@@ -28,3 +29,10 @@ def test_repeated_follower_is_an_error_naming_the_row():
     records = [FeatureRecord(follower_id="a"), FeatureRecord(follower_id="a")]
     with pytest.raises(ValueError, match=r"followers\[1\]: duplicate follower_id 'a'"):
         records_to_features(records)
+
+
+def test_times_outside_1970_to_2200_are_refused_by_name():
+    with pytest.raises(ValidationError, match="occurred_at"):
+        Event(follower_id="a", event_type="view", occurred_at="0033-07-17T11:19:34Z")
+    event = Event(follower_id="a", event_type="view", occurred_at="2026-01-01")
+    assert event.occurred_at.year == 2026
