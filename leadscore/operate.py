@@ -41,6 +41,15 @@ def serve(
         bool,
         typer.Option("--insecure", help="Serve on an address other than loopback without a key."),
     ] = False,
+    follow_every: Annotated[
+        float,
+        typer.Option(
+            "--follow-every",
+            min=0,
+            help="Seconds between looks at the registry's champion: a newly promoted version "
+            "answers without a restart (0: never; --model URI: never).",
+        ),
+    ] = 30.0,
 ) -> None:
     """Serve the champion over HTTP with BentoML (OpenAPI at /docs.json, Swagger UI at /)."""
     from serving.model_store import champion_uri, import_to_bentoml
@@ -56,7 +65,9 @@ def serve(
             f"--host {host} opens the service beyond this machine: set LEADSCORE_API_KEY or "
             "--api-key-file, or say --insecure"
         )
-    tracking()
+    env["MLFLOW_TRACKING_URI"] = tracking()  # the service reads the same registry
+    if model is None and follow_every > 0:
+        env |= {"LEADSCORE_FOLLOW": model_name, "LEADSCORE_FOLLOW_EVERY_S": str(follow_every)}
     try:
         tag = import_to_bentoml(model or champion_uri(model_name))
     except ValueError as error:

@@ -14,6 +14,7 @@ from bentoml.exceptions import InvalidArgument, NotFound
 from features.build import build_follower_features
 from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from features.tabular.spec import TabularSpec
+from serving.follow import ChampionWatch, Served
 from serving.model.bundle import ScoringBundle, load_bundle, load_spec
 from serving.model.spec import EventsInput, ModelSpec, TableInput
 from serving.requests import (
@@ -46,15 +47,30 @@ class ServedModel:
 
     def __init__(self) -> None:
         stored = bentoml.models.get(self.model_ref.tag)
-        self.bundle: ScoringBundle = load_bundle(stored.path_of("mlflow_model"))
         labels = stored.info.labels
         self.model_name = labels.get("model_name", stored.tag.name)
-        self.model_version = labels.get("model_version", str(stored.tag.version))
-        logger.info("serving %s version %s", self.model_name, self.model_version)
+        version = labels.get("model_version", str(stored.tag.version))
+        self.served = Served.now(load_bundle(stored.path_of("mlflow_model")), version)
+        logger.info("serving %s version %s", self.model_name, version)
+        self.watch = ChampionWatch.from_env(lambda: self.served, self._swap)
+        self.watch.start()
 
-    def scores(self, features: pd.DataFrame) -> pd.DataFrame:
+    def _swap(self, served: Served) -> None:
+        # One assignment: a request that already took `self.served` finishes with its version.
+        self.served = served
+
+    @property
+    def bundle(self) -> ScoringBundle:
+        return self.served.bundle
+
+    @property
+    def model_version(self) -> str:
+        return self.served.version
+
+    def scores(self, features: pd.DataFrame, served: Served | None = None) -> pd.DataFrame:
         """The scoring function of batch scoring, on prepared features."""
-        return score_features(features, self.bundle, self.model_version)
+        served = served or self.served
+        return score_features(features, served.bundle, served.version)
 
     def excluded(self) -> dict[str, str]:
         """Columns left out of the model, and why (only lead tables have any)."""
@@ -90,11 +106,15 @@ class ServedModel:
     @bentoml.api(route="/model")
     def model(self) -> ModelInfo:
         """The model answering: name, version, training time, held-out test metrics, features."""
-        spec = self.bundle.spec
+        served = self.served
+        spec = served.bundle.spec
         levels = spec.categorical_levels
         return ModelInfo(
             name=self.model_name,
-            version=self.model_version,
+            version=served.version,
+            serving_since=served.since,
+            follows=self.watch.describe(),
+            last_failure=self.watch.failure,
             trained_at=spec.trained_at,
             feature_version=spec.feature_version,
             horizon_days=spec.inputs.horizon_days,
@@ -174,7 +194,9 @@ def table_api(table: TabularSpec) -> type[ServedModel]:
             if not leads:
                 return []
             try:
-                scores = self.scores(self.bundle.prepare(records_to_table(leads)))
+                served = self.served
+                rows = served.bundle.prepare(records_to_table(leads))
+                scores = self.scores(rows, served)
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
             scores = scores.rename(columns={scores.columns[0]: "id"})

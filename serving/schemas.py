@@ -188,7 +188,14 @@ class ModelInfo(BaseModel):
     """What model answers, and how it did when trained."""
 
     name: str
-    version: str
+    version: str = Field(description="The version answering now; every score carries it too.")
+    serving_since: str = Field("", description="When this version began to answer (UTC).")
+    follows: str | None = Field(
+        None, description="The registry alias the service follows, and how often it looks."
+    )
+    last_failure: str | None = Field(
+        None, description="Why the newest champion was not loaded, if it was not."
+    )
     trained_at: str
     feature_version: str
     horizon_days: int
