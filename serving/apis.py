@@ -4,12 +4,15 @@
 # and a table model's record type exists only inside `table_api`.
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Annotated
 
 import bentoml
 import pandas as pd
 from bentoml.exceptions import InvalidArgument, NotFound
+from pydantic import Field
 
 from features.build import build_follower_features
 from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
@@ -35,9 +38,16 @@ from serving.schemas import (
     feature_record_model,
     table_record_model,
 )
-from serving.scoring import score_features
+from serving.scoring import DEFAULT_REASONS, score_features
 
 logger = logging.getLogger(__name__)
+
+# Reasons up and down per score: the request's `reasons`, else the server's default.
+REASONS = int(os.environ.get("LEADSCORE_REASONS", DEFAULT_REASONS))
+Reasons = Annotated[
+    int,
+    Field(ge=0, le=5, description="Reasons up and down per score (0: none, faster)."),
+]
 
 
 class ServedModel:
@@ -67,10 +77,12 @@ class ServedModel:
     def model_version(self) -> str:
         return self.served.version
 
-    def scores(self, features: pd.DataFrame, served: Served | None = None) -> pd.DataFrame:
+    def scores(
+        self, features: pd.DataFrame, served: Served | None = None, reasons: int = REASONS
+    ) -> pd.DataFrame:
         """The scoring function of batch scoring, on prepared features."""
         served = served or self.served
-        return score_features(features, served.bundle, served.version)
+        return score_features(features, served.bundle, served.version, reasons)
 
     def excluded(self) -> dict[str, str]:
         """Columns left out of the model, and why (only lead tables have any)."""
@@ -82,6 +94,7 @@ class ServedModel:
         profiles: list[Profile] | None,
         posts: list[Post] | None,
         as_of: datetime | None,
+        reasons: int = REASONS,
     ) -> list[Score]:
         """Scores from raw events; a model that does not read events answers 400."""
         raise InvalidArgument(
@@ -96,12 +109,13 @@ class ServedModel:
         profiles: list[Profile] | None = None,
         posts: list[Post] | None = None,
         as_of: Moment | None = None,
+        reasons: Reasons = REASONS,
     ) -> list[Score]:
         """Score followers from raw events before `as_of` (default: now), as training does.
 
         Profiles and posts are optional: without posts the content features are missing.
         """
-        return self.events_scores(events, profiles, posts, as_of)
+        return self.events_scores(events, profiles, posts, as_of, reasons)
 
     @bentoml.api(route="/model")
     def model(self) -> ModelInfo:
@@ -143,12 +157,17 @@ def events_api(config: FeatureConfig) -> type[ServedModel]:
         (/score_events)."""
 
         @bentoml.api(route="/score")
-        def score(self, followers: list[FollowerRecord]) -> list[Score]:  # type: ignore[valid-type]
+        def score(
+            self,
+            followers: list[FollowerRecord],  # type: ignore[valid-type]
+            reasons: Reasons = REASONS,
+        ) -> list[Score]:
             """Score followers from their feature values."""
             if not followers:
                 return []
             try:
-                return _to_scores(self.scores(records_to_features(followers)))
+                features = records_to_features(followers)
+                return _to_scores(self.scores(features, reasons=reasons))
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
 
@@ -158,6 +177,7 @@ def events_api(config: FeatureConfig) -> type[ServedModel]:
             profiles: list[Profile] | None,
             posts: list[Post] | None,
             as_of: datetime | None,
+            reasons: int = REASONS,
         ) -> list[Score]:
             """Score followers from raw events before `as_of` (default: now), as training does."""
             try:
@@ -170,7 +190,7 @@ def events_api(config: FeatureConfig) -> type[ServedModel]:
                 return []
             cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
             features = build_follower_features(interactions, followers, cutoff, post_table, config)
-            return _to_scores(self.scores(features))
+            return _to_scores(self.scores(features, reasons=reasons))
 
     return EventsAPI
 
@@ -189,14 +209,18 @@ def table_api(table: TabularSpec) -> type[ServedModel]:
             return dict(table.excluded)
 
         @bentoml.api(route="/score")
-        def score(self, leads: list[LeadRecord]) -> list[LeadScore]:  # type: ignore[valid-type]
+        def score(
+            self,
+            leads: list[LeadRecord],  # type: ignore[valid-type]
+            reasons: Reasons = REASONS,
+        ) -> list[LeadScore]:
             """Score leads from their columns, named as in the table the model learnt from."""
             if not leads:
                 return []
             try:
                 served = self.served
                 rows = served.bundle.prepare(records_to_table(leads))
-                scores = self.scores(rows, served)
+                scores = self.scores(rows, served, reasons)
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
             scores = scores.rename(columns={scores.columns[0]: "id"})

@@ -148,3 +148,9 @@ def test_a_real_server_with_a_key(table_bento_tag):
         assert form.status_code == 415
         spec = httpx.get(f"{url}/docs.json").json()
         assert "Error" in spec["components"]["schemas"]
+        one = httpx.post(f"{url}/score", json=body | {"reasons": 1}, headers=auth).json()[0]
+        assert (len(one["reasons_up"]), len(one["reasons_down"])) == (1, 1)
+        none = httpx.post(f"{url}/score", json=body | {"reasons": 0}, headers=auth).json()[0]
+        assert none["reasons_up"] == none["reasons_down"] == []
+        six = httpx.post(f"{url}/score", json=body | {"reasons": 6}, headers=auth)
+        assert six.status_code == 400 and six.json()["field"] == "reasons"

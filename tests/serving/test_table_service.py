@@ -78,7 +78,7 @@ def test_table_openapi_and_model_info(table_server, table_trained):
     assert list(record["properties"]) == COLUMNS and record["required"] == ["Lead ID"]
     assert record["properties"]["Visits"]["anyOf"][0]["type"] == "number"
     body = spec["components"]["schemas"]["score__Input"]
-    assert list(body["properties"]) == ["leads"]
+    assert list(body["properties"]) == ["leads", "reasons"]
     info = httpx.post(f"{table_server}/model", json={}, timeout=30).json()
     assert info["mode"] == "table" and info["entity_key"] == "Lead ID"
     assert info["name"] == CRM_MODEL and info["version"] == table_trained.version
