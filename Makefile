@@ -33,8 +33,8 @@ test: setup
 
 # schemathesis over every route of the served spec, with a key: an events and a table model.
 fuzz: setup
-	$(UV) run --group fuzz python benchmarks/fuzz_service.py
-	$(UV) run --group fuzz python benchmarks/fuzz_service.py --table
+	$(UV) run python benchmarks/fuzz_service.py
+	$(UV) run python benchmarks/fuzz_service.py --table
 
 lint:
 	$(UV) run ruff check --fix .

@@ -7,14 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from local_server import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
@@ -34,7 +32,7 @@ def main() -> int:
             "BENTOML_DO_NOT_TRACK": "true",
         }
         model = _train(work, env, args.table)
-        key, port = secrets.token_urlsafe(16), _free_port()
+        key, port = secrets.token_urlsafe(16), free_port()
         # The version itself, promoted or not: a small table model may not pass the floor.
         serve = [*_leadscore(), "serve", "--model", f"models:/{model}/1", "--port", str(port)]
         log = (work / "server.log").open("w")
@@ -43,7 +41,7 @@ def main() -> int:
             start_new_session=True,
         )  # fmt: skip
         try:
-            _wait_ready(f"http://127.0.0.1:{port}", server)
+            wait_ready(f"http://127.0.0.1:{port}", server)
             return _fuzz(port, key, args.examples, env)
         finally:
             server.terminate()
@@ -77,26 +75,6 @@ def _fuzz(port: int, key: str, examples: int, env: dict[str, str]) -> int:
                "--continue-on-failure", "--max-examples", str(examples),
                "-H", f"Authorization: Bearer {key}"]  # fmt: skip
     return subprocess.call(command, cwd=ROOT, env=env)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with code {server.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the server was not ready after {timeout:.0f} s")
 
 
 if __name__ == "__main__":

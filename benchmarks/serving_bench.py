@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from local_server import free_port, wait_ready
 
 CONCURRENCY = 16
 
@@ -41,7 +41,7 @@ def main() -> int:
         if args.fresh:
             _train(work, env, args.model_name)
             args.data = work / "audience"
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "leadscore.cli", "serve", "--model-name", args.model_name,
                    "--port", str(port), "--follow-every", "0"]  # fmt: skip
         log = (Path(scratch) / "server.log").open("w")
@@ -49,7 +49,7 @@ def main() -> int:
         server = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, server)
+            wait_ready(url, server)
             print(f"start-up to /readyz: {time.perf_counter() - started:.1f} s (import, load)")
             _measure(url, work, args.data, args.model_name, args.requests)
         finally:
@@ -180,26 +180,6 @@ def _in_process(work: Path, model_name: str, bodies: dict[str, dict]) -> None:
             step()
             times.append((time.perf_counter() - started) * 1000)
         print(f"  {name:<28} {statistics.median(times):8.3f} ms")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with code {server.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the server was not ready after {timeout:.0f} s")
 
 
 if __name__ == "__main__":

@@ -190,11 +190,11 @@ class ModelInfo(BaseModel):
     name: str
     version: str = Field(description="The version answering now; every score carries it too.")
     serving_since: str = Field("", description="When this version began to answer (UTC).")
-    follows: str | None = Field(
-        None, description="The registry alias the service follows, and how often it looks."
+    follows: str = Field(
+        "", description="The registry alias the service follows and how often it looks (or '')."
     )
-    last_failure: str | None = Field(
-        None, description="Why the newest champion was not loaded, if it was not."
+    last_failure: str = Field(
+        "", description="Why the newest champion was not loaded ('' when nothing failed)."
     )
     trained_at: str
     feature_version: str
