@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,13 +10,13 @@ import pandas as pd
 from pydantic import BaseModel
 
 from features.events.load import normalize_profiles, validate_interactions, validate_posts
-from features.schema import ENTITY_KEY
+from features.schema import ALL_EVENT_TYPES, ENTITY_KEY
 from serving.schemas import Event, Post, Profile
 
 
 def records_to_features(records: Sequence) -> pd.DataFrame:
     """Feature records (pydantic) as a feature frame indexed by follower_id."""
-    frame = pd.DataFrame([record.model_dump() for record in records])
+    frame = _with_totals(pd.DataFrame([record.model_dump() for record in records]), records)
     duplicated = frame[ENTITY_KEY].duplicated().to_numpy()
     if duplicated.any():
         row = int(duplicated.nonzero()[0][0])
@@ -28,6 +29,20 @@ def records_to_features(records: Sequence) -> pd.DataFrame:
         country=frame["country"].astype("str"),
     )
     return frame.set_index(ENTITY_KEY)
+
+
+def _with_totals(frame: pd.DataFrame, records: Sequence) -> pd.DataFrame:
+    """Event totals a record leaves out, from the counts per type it gives (as the pipeline
+    counts them): "no events" must not stand beside "2 link clicks"."""
+    totals = [column for column in frame.columns if re.fullmatch(r"n_events_\d+d", column)]
+    for total in totals:
+        window = total.removeprefix("n_events_")
+        parts = [f"n_{kind}_{window}" for kind in ALL_EVENT_TYPES if f"n_{kind}_{window}" in frame]
+        left_out = np.array([total not in record.model_fields_set for record in records])
+        if left_out.any() and parts:
+            summed = frame[parts].sum(axis=1).to_numpy()
+            frame[total] = np.where(left_out, summed, frame[total].to_numpy())
+    return frame
 
 
 def _ratio_or_given(frame: pd.DataFrame) -> pd.Series:

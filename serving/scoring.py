@@ -72,11 +72,18 @@ def explain_rows(
     up: list[list[str]] = []
     down: list[list[str]] = []
     for row, weights in enumerate(contributions):
+        # The strongest features either way, phrased; features that say the same thing in
+        # words ("no events in the last 90 days") count once, with their weights summed, so a
+        # phrase is never both a reason up and a reason down.
         order = np.argsort(weights)
-        raising = [i for i in order[::-1][:top] if weights[i] > 0]
-        lowering = [i for i in order[:top] if weights[i] < 0]
-        up.append([say(columns[i], values[row, i]) for i in raising])
-        down.append([say(columns[i], values[row, i]) for i in lowering])
+        candidates = np.unique(np.concatenate([order[::-1][: 2 * top], order[: 2 * top]]))
+        said: dict[str, float] = {}
+        for i in candidates:
+            phrase = say(columns[i], values[row, i])
+            said[phrase] = said.get(phrase, 0.0) + float(weights[i])
+        ranked = sorted(said.items(), key=lambda item: item[1])
+        up.append([phrase for phrase, weight in ranked[::-1][:top] if weight > 0])
+        down.append([phrase for phrase, weight in ranked[:top] if weight < 0])
     return up, down
 
 

@@ -36,3 +36,14 @@ def test_times_outside_1970_to_2200_are_refused_by_name():
         Event(follower_id="a", event_type="view", occurred_at="0033-07-17T11:19:34Z")
     event = Event(follower_id="a", event_type="view", occurred_at="2026-01-01")
     assert event.occurred_at.year == 2026
+
+
+def test_event_totals_left_out_are_the_sum_of_the_counts_given():
+    records = [
+        FeatureRecord(follower_id="a", n_click_7d=2, n_view_7d=3),
+        FeatureRecord(follower_id="b", n_click_7d=2, n_events_7d=9),
+    ]
+    features = records_to_features(records)
+    assert features.loc["a", "n_events_7d"] == 5  # derived, not "no events"
+    assert features.loc["b", "n_events_7d"] == 9  # given, kept
+    assert features.loc["a", "n_events_30d"] == 0

@@ -232,3 +232,26 @@ def test_flatten_reasons_by_hand():
     assert flat["reasons_up"].tolist() == ["x; y", ""]
     assert flat["reasons_down"].tolist() == ["z", ""]
     assert flatten_reasons(scores, " | ")["reasons_up"].tolist() == ["x | y", ""]
+
+
+def test_a_phrase_is_never_a_reason_both_up_and_down():
+    from types import SimpleNamespace
+
+    from serving.scoring import explain_rows
+
+    columns = ["days_since_last_click", "days_since_last_dm", "n_view_7d", "n_like_7d"]
+    # Two recencies say the same words when missing; their weights (+0.5, -0.2) net to +0.3.
+    weights = np.array([[0.5, -0.2, -0.4, 0.1, 0.0]])
+    said = {"days_since_last_click": "no high-intent action yet",
+            "days_since_last_dm": "no high-intent action yet"}  # fmt: skip
+    bundle = SimpleNamespace(
+        spec=SimpleNamespace(
+            feature_columns=columns,
+            inputs=SimpleNamespace(say=lambda column, value: said.get(column, f"{column}={value}")),
+        ),
+        contributions=lambda matrix: weights,
+    )
+    features = pd.DataFrame([[np.nan, np.nan, 4.0, 1.0]], columns=columns)
+    up, down = explain_rows(features, np.zeros((1, 4)), bundle, top=3)
+    assert up == [["no high-intent action yet", "n_like_7d=1.0"]]
+    assert down == [["n_view_7d=4.0"]]
