@@ -163,10 +163,9 @@ def inspect_table(settings: LeadTable, seed: int = 42) -> Inspection:
     """Read, type, split and audit a lead table, as `train --table` would."""
     found = Inspection()
     try:
-        # Read once more to show how (LeadTable.load keeps only the table).
         table, report = read_table_report(settings.table_path, settings.read)
         found.add("read", _read_lines({"table": table}, {"table": report}))
-        source = settings.load(seed)
+        source = settings.from_table(table, seed)
     except ValueError as error:
         found.problem = str(error)
         return found

@@ -85,7 +85,10 @@ class LeadTable:
 
     def load(self, seed: int = 42) -> TableSource:
         """Read the table, infer its spec, split it, and audit the non-test rows for leakage."""
-        table = read_table(self.table_path, self.read)
+        return self.from_table(read_table(self.table_path, self.read), seed)
+
+    def from_table(self, table: pd.DataFrame, seed: int = 42) -> TableSource:
+        """`load` on a table already read (`inspect` reads it once, with its read report)."""
         spec = infer_tabular_spec(
             table, self.id_column, self.target, self.exclude, self.placeholders
         )
@@ -410,11 +413,7 @@ class TableSource:
             return f"a stratified random {share} held out (seed {self.seed}); no time column given"
         if self.settings.ordered:
             return f"the last {share} of the rows (the table's order is its time)"
-        times = pd.to_datetime(self.keys[self.parts[2]], unit="us", utc=True)
-        return (
-            f"the newest {share} by {self.settings.time!r} ({times.min().date()}.."
-            f"{times.max().date()})"
-        )
+        return f"the newest {share} by {self.settings.time!r}{self._test_dates()}"
 
     def _split_words(self) -> str:
         settings = self.settings
@@ -425,15 +424,18 @@ class TableSource:
                 f"calibration {stop} of the rest; no time column given (--time COL or "
                 "--ordered split out of time)"
             )
-        if settings.ordered:
-            newest = f"the last {test} of the rows"
-        else:
-            times = pd.to_datetime(self.keys[self.parts[2]], unit="us", utc=True)
-            newest = f"the newest {test} ({times.min().date()}..{times.max().date()})"
+        newest = f"the last {test} of the rows" if settings.ordered else f"the newest {test}"
         return (
-            f"{settings.split_name}: test {newest}, early stopping and calibration the {stop} "
-            "of the rest just before it"
+            f"{settings.split_name}: test {newest}{self._test_dates()}, early stopping and "
+            f"calibration the {stop} of the rest just before it"
         )
+
+    def _test_dates(self) -> str:
+        """ " (first..last day)" of the test rows when split by a date column, else ""."""
+        if self.keys is None or self.settings.ordered:
+            return ""
+        times = pd.to_datetime(self.keys[self.parts[2]], unit="us", utc=True)
+        return f" ({times.min().date()}..{times.max().date()})"
 
     def _unplaced(self) -> str:
         unplaced = len(self.table) - sum(len(part) for part in self.parts)
