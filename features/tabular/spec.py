@@ -187,14 +187,9 @@ def infer_tabular_spec(
 
 
 def _derived_values(table: pd.DataFrame, dates: Sequence[DateColumn]) -> dict[str, np.ndarray]:
-    """The values of every feature made from `dates`, by name."""
+    """The values of every feature made from `dates`, by name (values that are not dates are
+    counted once, when `prepare_tabular` reads them)."""
     parsed = {date.column: parse_dates(table[date.column], date.form) for date in dates}
-    for date in dates:
-        unread = int((parsed[date.column].isna() & _present(table[date.column])).sum())
-        if unread:
-            logger.warning(
-                "%r: %d value(s) that are not dates read as missing", date.column, unread
-            )
     return {name: derive(name, parsed) for name in derived_columns(dates)}
 
 

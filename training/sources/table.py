@@ -439,7 +439,7 @@ class TableSource:
 
     def _unplaced(self) -> str:
         unplaced = len(self.table) - sum(len(part) for part in self.parts)
-        return f"; {unplaced:,} rows without a time in none" if unplaced else ""
+        return f"; {unplaced:,} row(s) without a time in none" if unplaced else ""
 
     def _leakage_excluded(self) -> list[str]:
         return self.audit.loc[self.audit["action"] == "excluded", "column"].tolist()
