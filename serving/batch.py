@@ -53,7 +53,7 @@ def score_followers(
     tables, span = without_strays(tables)
     cutoff = to_utc_timestamp(as_of) if as_of is not None else span.end
     followers = select_snapshot_followers(tables.followers, tables.conversions, cutoff)
-    logger.info("scoring %d followers as of %s", len(followers), cutoff)
+    logger.info("scoring %s followers as of %s", f"{len(followers):,}", cutoff)
     features = build_follower_features(
         tables.interactions, followers, cutoff, tables.posts, inputs.features
     )
