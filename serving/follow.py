@@ -30,6 +30,8 @@ class Served:
 
     @classmethod
     def now(cls, bundle: ScoringBundle, version: str) -> Served:
+        # Build what the first request would otherwise wait for, before this version answers.
+        bundle.encoder, bundle.explainer  # noqa: B018
         return cls(bundle, version, datetime.now(UTC).isoformat(timespec="seconds"))
 
 
