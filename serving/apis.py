@@ -13,6 +13,8 @@ import bentoml
 import pandas as pd
 from bentoml.exceptions import InvalidArgument, NotFound
 from pydantic import Field
+from pydantic_core import to_json
+from starlette.responses import Response
 
 from features.build import build_follower_features
 from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
@@ -24,7 +26,7 @@ from serving.requests import (
     events_to_frame,
     followers_to_score,
     posts_to_frame,
-    records_to_features,
+    records_to_rows,
     records_to_table,
 )
 from serving.schemas import (
@@ -38,7 +40,7 @@ from serving.schemas import (
     feature_record_model,
     table_record_model,
 )
-from serving.scoring import DEFAULT_REASONS, score_features
+from serving.scoring import DEFAULT_REASONS, Scores, score_frame, score_rows
 
 logger = logging.getLogger(__name__)
 
@@ -77,12 +79,9 @@ class ServedModel:
     def model_version(self) -> str:
         return self.served.version
 
-    def scores(
-        self, features: pd.DataFrame, served: Served | None = None, reasons: int = REASONS
-    ) -> pd.DataFrame:
+    def scores(self, features: pd.DataFrame, served: Served, reasons: int) -> Scores:
         """The scoring function of batch scoring, on prepared features."""
-        served = served or self.served
-        return score_features(features, served.bundle, served.version, reasons)
+        return score_frame(features, served.bundle, served.version, reasons)
 
     def excluded(self) -> dict[str, str]:
         """Columns left out of the model, and why (only lead tables have any)."""
@@ -144,8 +143,10 @@ class ServedModel:
         )
 
 
-def _to_scores(scores: pd.DataFrame) -> list[Score]:
-    return [Score(**row) for row in scores.to_dict(orient="records")]
+def _reply(scores: Scores, key: str | None = None) -> Response:
+    """The scores as the JSON reply, written directly (the route's annotation still declares
+    its schema): BentoML would build a model per row and a JSON schema per reply."""
+    return Response(to_json(scores.records(key)), media_type="application/json")
 
 
 def events_api(config: FeatureConfig) -> type[ServedModel]:
@@ -163,13 +164,16 @@ def events_api(config: FeatureConfig) -> type[ServedModel]:
             reasons: Reasons = REASONS,
         ) -> list[Score]:
             """Score followers from their feature values."""
-            if not followers:
-                return []
+            served = self.served
+            bundle = served.bundle
             try:
-                features = records_to_features(followers)
-                return _to_scores(self.scores(features, reasons=reasons))
+                rows = records_to_rows(followers, bundle.spec.feature_columns, config)
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
+            matrix = bundle.encoder.rows(rows.table)
+            return _reply(
+                score_rows(rows.ids, rows.values, matrix, bundle, served.version, reasons)
+            )  # type: ignore[return-value]  (the annotation is the reply's schema)
 
         def events_scores(
             self,
@@ -190,7 +194,7 @@ def events_api(config: FeatureConfig) -> type[ServedModel]:
                 return []
             cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
             features = build_follower_features(interactions, followers, cutoff, post_table, config)
-            return _to_scores(self.scores(features, reasons=reasons))
+            return _reply(self.scores(features, self.served, reasons))  # type: ignore[return-value]
 
     return EventsAPI
 
@@ -223,8 +227,7 @@ def table_api(table: TabularSpec) -> type[ServedModel]:
                 scores = self.scores(rows, served, reasons)
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
-            scores = scores.rename(columns={scores.columns[0]: "id"})
-            return [LeadScore(**row) for row in scores.to_dict(orient="records")]
+            return _reply(scores, key="id")  # type: ignore[return-value]
 
     return TableAPI
 

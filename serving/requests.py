@@ -2,56 +2,122 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from features.catalogue import catalogue
 from features.events.load import normalize_profiles, validate_interactions, validate_posts
-from features.schema import ALL_EVENT_TYPES, ENTITY_KEY
+from features.schema import ALL_EVENT_TYPES, ENTITY_KEY, FeatureConfig, count_column, feature_groups
+from serving.model.phrasing import NotSent
 from serving.schemas import Event, Post, Profile
 
 
-def records_to_features(records: Sequence) -> pd.DataFrame:
-    """Feature records (pydantic) as a feature frame indexed by follower_id."""
-    frame = _with_totals(pd.DataFrame([record.model_dump() for record in records]), records)
-    duplicated = frame[ENTITY_KEY].duplicated().to_numpy()
-    if duplicated.any():
-        row = int(duplicated.nonzero()[0][0])
-        raise ValueError(f"followers[{row}]: duplicate follower_id {frame[ENTITY_KEY][row]!r}")
-    business = frame["is_business"].map({True: 1.0, False: 0.0})
-    frame = frame.assign(
-        follower_following_ratio=_ratio_or_given(frame),
-        is_business=business.astype("float64"),
-        platform=frame["platform"].astype("str").str.strip().str.lower(),
-        country=frame["country"].astype("str"),
+@dataclass(frozen=True)
+class FeatureRows:
+    """Records as rows of feature values in a model's column order: what the fast path scores.
+
+    `table` is an object array (one row per record); a value left out that the record's other
+    values contradict as "none" is a `NotSent` (read as the default, said as not sent).
+    """
+
+    ids: list[str]
+    columns: tuple[str, ...]
+    table: np.ndarray
+
+    @property
+    def values(self) -> list[np.ndarray]:
+        """One array per column."""
+        return [self.table[:, position] for position in range(len(self.columns))]
+
+    def value(self, follower: str, column: str) -> object:
+        return self.table[self.ids.index(follower), self.columns.index(column)]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How records of one feature config become rows: built once per config and columns."""
+
+    columns: tuple[str, ...]
+    # Each event total and the counts per type it sums.
+    totals: tuple[tuple[str, tuple[str, ...]], ...]
+    # Event counts: any above zero means the follower had events.
+    counts: tuple[str, ...]
+    # Columns computed from events, and what each says when a record with events leaves it out.
+    not_sent: dict[str, NotSent]
+
+
+@cache
+def _layout(config: FeatureConfig, columns: tuple[str, ...]) -> _Layout:
+    groups = feature_groups(config)
+    totals = tuple(
+        (count_column("events", w), tuple(count_column(kind, w) for kind in ALL_EVENT_TYPES))
+        for w in config.windows_days
     )
-    return frame.set_index(ENTITY_KEY)
+    derived = {total for total, _ in totals} | {"follower_following_ratio", "days_since_follow"}
+    entries = catalogue(config)
+    not_sent = {
+        column: NotSent(
+            f"{entries[column].description}: not sent",
+            0.0 if group in ("count", "score") else float("nan"),
+        )
+        for group in ("count", "recency", "rate", "score")
+        for column in groups[group]
+        if column not in derived
+    }
+    counts = tuple(column for total, parts in totals for column in (total, *parts))
+    return _Layout(columns, totals, counts, not_sent)
 
 
-def _with_totals(frame: pd.DataFrame, records: Sequence) -> pd.DataFrame:
-    """Event totals a record leaves out, from the counts per type it gives (as the pipeline
-    counts them): "no events" must not stand beside "2 link clicks"."""
-    totals = [column for column in frame.columns if re.fullmatch(r"n_events_\d+d", column)]
-    for total in totals:
-        window = total.removeprefix("n_events_")
-        parts = [f"n_{kind}_{window}" for kind in ALL_EVENT_TYPES if f"n_{kind}_{window}" in frame]
-        left_out = np.array([total not in record.model_fields_set for record in records])
-        if left_out.any() and parts:
-            summed = frame[parts].sum(axis=1).to_numpy()
-            frame[total] = np.where(left_out, summed, frame[total].to_numpy())
-    return frame
+def records_to_rows(
+    records: Sequence[BaseModel], columns: Sequence[str], config: FeatureConfig
+) -> FeatureRows:
+    """Feature records (pydantic) as rows of `columns`, with what the pipeline derives.
+
+    Event totals a record leaves out are the sum of the counts per type it gives, and the
+    follower/following ratio comes from the two counts, as features.build derives them.
+    Missing values are NaN; a repeated follower_id is an error naming the row.
+    """
+    layout = _layout(config, tuple(columns))
+    ids = [record.follower_id for record in records]  # type: ignore[attr-defined]
+    if len(set(ids)) < len(ids):
+        seen: set[str] = set()
+        row = next(row for row, key in enumerate(ids) if key in seen or seen.add(key))
+        raise ValueError(f"followers[{row}]: duplicate follower_id {ids[row]!r}")
+    nan = float("nan")
+    table = np.empty((len(records), len(layout.columns)), dtype=object)
+    for row, record in enumerate(records):
+        values = _derived(record.__dict__, record.model_fields_set, layout)
+        table[row] = [nan if (value := values[c]) is None else value for c in layout.columns]
+    return FeatureRows(ids, layout.columns, table)
 
 
-def _ratio_or_given(frame: pd.DataFrame) -> pd.Series:
-    """The follower/following ratio as sent, else from the two counts as the pipeline derives it
-    (missing when either count is missing or nobody is followed)."""
-    given = frame["follower_following_ratio"].astype("float64")
-    following = frame["following_count"].astype("float64")
-    derived = frame["follower_count"].astype("float64") / following.where(following != 0)
-    return given.fillna(derived)
+def _derived(given: dict[str, Any], sent: set[str], layout: _Layout) -> dict[str, Any]:
+    """One record's values with the columns derived, and left-out event columns that its
+    counts contradict as "none" marked as not sent."""
+    values = dict(given)
+    for total, parts in layout.totals:
+        if total not in sent:
+            # "no events" must not stand beside "2 link clicks".
+            values[total] = sum(values[part] for part in parts)
+    if values["follower_following_ratio"] is None:
+        follower, following = values["follower_count"], values["following_count"]
+        if follower is not None and following:
+            values["follower_following_ratio"] = follower / following
+    business = values["is_business"]
+    values["is_business"] = None if business is None else float(business)
+    if isinstance(values["platform"], str):
+        values["platform"] = values["platform"].strip().lower()
+    if any(values[count] for count in layout.counts):
+        for column, marker in layout.not_sent.items():
+            if column not in sent:
+                values[column] = marker
+    return values
 
 
 def records_to_table(records: Sequence[BaseModel]) -> pd.DataFrame:
@@ -77,16 +143,14 @@ def posts_to_frame(posts: Sequence[Post] | None) -> pd.DataFrame | None:
 
 def followers_to_score(events: pd.DataFrame, profiles: Sequence[Profile]) -> pd.DataFrame:
     """Profiles given, plus every other follower seen in the events (profile unknown)."""
-    known = (
-        normalize_profiles(pd.DataFrame([profile.model_dump() for profile in profiles]))
-        if profiles
-        else normalize_profiles(pd.DataFrame({ENTITY_KEY: pd.Series([], dtype="str")}))
-    )
-    duplicated = known[ENTITY_KEY].duplicated().to_numpy()
-    if duplicated.any():
-        row = int(duplicated.nonzero()[0][0])
-        raise ValueError(f"profiles[{row}]: duplicate follower_id {known[ENTITY_KEY][row]!r}")
-    seen = pd.unique(events[ENTITY_KEY]) if len(events) else np.array([], dtype=object)
-    others = [follower for follower in seen if follower not in set(known[ENTITY_KEY])]
-    unknown = normalize_profiles(pd.DataFrame({ENTITY_KEY: pd.Series(others, dtype="str")}))
-    return pd.concat([known, unknown], ignore_index=True)
+    given = [profile.model_dump() for profile in profiles]
+    known = [row[ENTITY_KEY] for row in given]
+    if len(set(known)) < len(known):
+        seen: set[str] = set()
+        row = next(row for row, key in enumerate(known) if key in seen or seen.add(key))
+        raise ValueError(f"profiles[{row}]: duplicate follower_id {known[row]!r}")
+    seen_in_events = pd.unique(events[ENTITY_KEY]) if len(events) else []
+    others = [{ENTITY_KEY: key} for key in seen_in_events if key not in set(known)]
+    # One frame, normalised once: each pass costs milliseconds of pandas for a handful of rows.
+    rows = pd.DataFrame(given + others, columns=list(Profile.model_fields))
+    return normalize_profiles(rows.astype({ENTITY_KEY: "str"}))

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from serving.requests import records_to_features
+from features.schema import DEFAULT_FEATURE_CONFIG, feature_columns
+from serving.model.phrasing import NotSent
+from serving.requests import FeatureRows, records_to_rows
 from serving.schemas import Event, FeatureRecord
+
+COLUMNS = feature_columns(DEFAULT_FEATURE_CONFIG)
+
+
+def _rows(records: list) -> FeatureRows:
+    return records_to_rows(records, COLUMNS, DEFAULT_FEATURE_CONFIG)
 
 
 def test_follower_following_ratio_comes_from_the_counts_unless_sent():
@@ -19,7 +27,8 @@ def test_follower_following_ratio_comes_from_the_counts_unless_sent():
             follower_id="d", follower_count=1, following_count=4, follower_following_ratio=9
         ),
     ]
-    ratio = records_to_features(records)["follower_following_ratio"]
+    rows = _rows(records)
+    ratio = {key: rows.value(key, "follower_following_ratio") for key in "abcd"}
     assert ratio["a"] == 2.0 and ratio["d"] == 9.0
     # Nobody followed or a count unknown: missing, as features.build leaves it.
     assert np.isnan(ratio["b"]) and np.isnan(ratio["c"])
@@ -28,7 +37,7 @@ def test_follower_following_ratio_comes_from_the_counts_unless_sent():
 def test_repeated_follower_is_an_error_naming_the_row():
     records = [FeatureRecord(follower_id="a"), FeatureRecord(follower_id="a")]
     with pytest.raises(ValueError, match=r"followers\[1\]: duplicate follower_id 'a'"):
-        records_to_features(records)
+        _rows(records)
 
 
 def test_times_outside_1970_to_2200_are_refused_by_name():
@@ -43,7 +52,31 @@ def test_event_totals_left_out_are_the_sum_of_the_counts_given():
         FeatureRecord(follower_id="a", n_click_7d=2, n_view_7d=3),
         FeatureRecord(follower_id="b", n_click_7d=2, n_events_7d=9),
     ]
-    features = records_to_features(records)
-    assert features.loc["a", "n_events_7d"] == 5  # derived, not "no events"
-    assert features.loc["b", "n_events_7d"] == 9  # given, kept
-    assert features.loc["a", "n_events_30d"] == 0
+    rows = _rows(records)
+    assert rows.value("a", "n_events_7d") == 5  # derived, not "no events"
+    assert rows.value("b", "n_events_7d") == 9  # given, kept
+    assert rows.value("a", "n_events_30d") == 0
+
+
+def test_event_columns_left_out_beside_counts_are_not_sent_not_none():
+    records = [
+        FeatureRecord(follower_id="a", n_click_7d=2, days_since_last_click=1.5),
+        FeatureRecord(follower_id="b"),
+    ]
+    rows = _rows(records)
+    # "a" had events: a recency or a rate it left out is not "none", and says so; the model
+    # still reads the default (missing, 0).
+    recency = rows.value("a", "days_since_last_event")
+    assert isinstance(recency, NotSent) and np.isnan(float(recency))
+    assert recency.phrase == "days since the latest event: not sent"
+    active = rows.value("a", "n_active_days_7d")
+    assert isinstance(active, NotSent) and float(active) == 0.0
+    assert rows.value("a", "days_since_last_click") == 1.5  # sent, kept
+    # "b" had none: left out means none, and is said so.
+    assert np.isnan(rows.value("b", "days_since_last_event"))
+    assert rows.value("b", "n_active_days_7d") == 0
+
+
+def test_platform_is_read_as_the_pipeline_writes_it():
+    rows = _rows([FeatureRecord(follower_id="a", platform=" Instagram ", is_business=True)])
+    assert rows.value("a", "platform") == "instagram" and rows.value("a", "is_business") == 1.0

@@ -237,7 +237,8 @@ def test_flatten_reasons_by_hand():
 def test_a_phrase_is_never_a_reason_both_up_and_down():
     from types import SimpleNamespace
 
-    from serving.scoring import explain_rows
+    from serving.model.phrasing import Phrasebook
+    from serving.scoring import explain
 
     columns = ["days_since_last_click", "days_since_last_dm", "n_view_7d", "n_like_7d"]
     # Two recencies say the same words when missing; their weights (+0.5, -0.2) net to +0.3.
@@ -245,13 +246,26 @@ def test_a_phrase_is_never_a_reason_both_up_and_down():
     said = {"days_since_last_click": "no high-intent action yet",
             "days_since_last_dm": "no high-intent action yet"}  # fmt: skip
     bundle = SimpleNamespace(
-        spec=SimpleNamespace(
-            feature_columns=columns,
-            inputs=SimpleNamespace(say=lambda column, value: said.get(column, f"{column}={value}")),
-        ),
+        phrasebook=Phrasebook(lambda column, value: said.get(column, f"{column}={value}"), columns),
         contributions=lambda matrix: weights,
     )
-    features = pd.DataFrame([[np.nan, np.nan, 4.0, 1.0]], columns=columns)
-    up, down = explain_rows(features, np.zeros((1, 4)), bundle, top=3)
+    values = [np.array([value]) for value in (np.nan, np.nan, 4.0, 1.0)]
+    up, down = explain(values, np.zeros((1, 4)), bundle, top=3)
     assert up == [["no high-intent action yet", "n_like_7d=1.0"]]
     assert down == [["n_view_7d=4.0"]]
+
+
+def test_phrases_are_remembered_and_every_kind_of_missing_is_one():
+    from serving.model.phrasing import NotSent, Phrasebook
+
+    calls: list[object] = []
+
+    def say(column: str, value: object) -> str:
+        calls.append(value)
+        return f"{column}: {'missing' if pd.isna(value) else value}"
+
+    book = Phrasebook(say, ["a", "b"])
+    assert book(0, 3) == book(0, 3.0) == "a: 3" and book(1, 3) == "b: 3"
+    assert book(0, None) == book(0, np.nan) == book(0, pd.NA) == "a: missing"
+    assert len(calls) == 3  # a: 3, b: 3, a: missing
+    assert book(0, NotSent("a: not sent", 0.0)) == "a: not sent" and len(calls) == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import numpy as np
 import pandas as pd
@@ -163,7 +165,8 @@ def test_class_scores_feature_records_like_batch(scorer, batch_scores, audience_
     records = [
         FeatureRecord(**record) for record in _feature_records(load_tables(audience_dir), ids)
     ]
-    scores = pd.DataFrame([s.model_dump() for s in scorer.score(records)]).set_index("follower_id")
+    # The route writes its JSON reply itself (the fast path): read it as a client would.
+    scores = pd.DataFrame(json.loads(scorer.score(records).body)).set_index("follower_id")
     _assert_same_scores(scores, batch_scores.loc[ids])
 
 
@@ -175,8 +178,9 @@ def test_unseen_categories_and_unknown_event_types_still_score(scorer):
         Event(follower_id="new", event_type="click", occurred_at="2026-05-02T10:00:00Z"),
     ]
     profiles = [Profile(follower_id="new", platform="Myspace", country="Atlantis")]
-    scores = scorer.score_events(events=events, profiles=profiles, as_of="2026-05-10")
-    assert len(scores) == 1 and 0 < scores[0].probability < 1
+    reply = scorer.score_events(events=events, profiles=profiles, as_of="2026-05-10")
+    scores = json.loads(reply.body)
+    assert len(scores) == 1 and 0 < scores[0]["probability"] < 1
 
 
 def _jsonable(row: pd.Series) -> dict:
