@@ -39,5 +39,14 @@ class _NoTracebackFor4xx(logging.Filter):
 
 logging.getLogger("bentoml._internal.server.http_app").addFilter(_NoTracebackFor4xx())
 
-LeadScorer = bentoml.service(name="lead_scorer", traffic={"timeout": TIMEOUT_S})(api_for(MODEL_TAG))
+# How the server runs: processes, and requests at once in each (LightGBM frees the GIL while it
+# predicts and explains, so a second thread overlaps one request's trees with another's parsing).
+SERVICE_CONFIG: dict[str, object] = {
+    "name": "lead_scorer",
+    "traffic": {"timeout": TIMEOUT_S},
+    "workers": int(os.environ.get("LEADSCORE_WORKERS", "1")),
+    "threads": int(os.environ.get("LEADSCORE_THREADS", "2")),
+}
+
+LeadScorer = bentoml.service(**SERVICE_CONFIG)(api_for(MODEL_TAG))
 LeadScorer.add_asgi_middleware(Guard)

@@ -94,14 +94,22 @@ async def test_other_content_types_and_broken_bodies_are_4xx_in_the_one_shape():
         assert form.status_code == 415 and form.json()["field"] is None
         none = await client.post("/score", content=b"{}")
         assert none.status_code == 415 and "send application/json" in none.json()["error"]
-        broken = await client.post(
+        # A body too small to hold a list over a limit goes to the route unparsed.
+        small = await client.post(
             "/score", content=b"{x", headers={"content-type": "application/json"}
+        )
+        assert small.status_code == 200 and small.json() == {"got": 2}
+    # One that could hold too many is parsed here, and must be a JSON object.
+    async with _client(max_records=1, max_events=1) as client:
+        broken = await client.post(
+            "/score", content=b"{x,", headers={"content-type": "application/json"}
         )
         assert broken.status_code == 400 and broken.json()["error"].startswith(
             "the body is not JSON"
         )
         array = await _post(client, body=[1, 2])
         assert array.status_code == 400 and "JSON object" in array.json()["error"]
+    async with _client() as client:
         # A 4xx from the routes (pydantic's shape) leaves as the one shape, naming the field.
         routed = await _post(client, "/bad")
         assert routed.status_code == 400
