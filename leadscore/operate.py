@@ -50,6 +50,9 @@ def serve(
             "answers without a restart (0: never; --model URI: never).",
         ),
     ] = 30.0,
+    service: Annotated[
+        str, typer.Option(hidden=True, help="The BentoML service to run (benchmarks add routes).")
+    ] = "serving.service:LeadScorer",
 ) -> None:
     """Serve the champion over HTTP with BentoML (OpenAPI at /docs.json, Swagger UI at /)."""
     from serving.model_store import champion_uri, import_to_bentoml
@@ -74,10 +77,12 @@ def serve(
         fail(str(error))
     key = "with an API key" if keyed else "without an API key"
     console().print(f"serving {tag} on http://{host}:{port} ({key})")
-    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScorer"]
+    command = [sys.executable, "-m", "bentoml", "serve", service]
     command += ["--host", host, "--port", str(port)]
     env["LEADSCORE_MODEL_TAG"] = tag
-    raise typer.Exit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    # The server takes this process's place, so a stop signal (docker stop, systemd) reaches it.
+    os.execve(sys.executable, command, env)
 
 
 def ui(

@@ -116,3 +116,17 @@ def test_train_score_promote_and_rollback(audience, tracking_uri, tmp_path, monk
     assert str(version.version) == "1" and version.tags["mode"] == "events"
     unknown = runner.invoke(app, ["promote", "99", "--model-name", MODEL])
     assert unknown.exit_code == 1 and f"{MODEL} version 99" in unknown.output
+
+
+def test_serve_refuses_an_open_address_without_a_key(tmp_path, monkeypatch):
+    # Refused before anything is loaded or started: no model is needed to see it.
+    monkeypatch.delenv("LEADSCORE_API_KEY", raising=False)
+    monkeypatch.delenv("LEADSCORE_API_KEY_FILE", raising=False)
+    runner = CliRunner()
+    opened = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
+    assert opened.exit_code == 1
+    assert "--host 0.0.0.0 opens the service beyond this machine" in opened.output
+    empty = tmp_path / "key"
+    empty.write_text("\n")
+    keyless = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--api-key-file", str(empty)])
+    assert keyless.exit_code == 1 and "is empty" in keyless.output
