@@ -1,5 +1,6 @@
-"""What a CRM waits for: `leadscore serve` on loopback, timed over HTTP (sequential p50/p99 and
-throughput at concurrency 16), with the in-process cost of each scoring step beside it.
+"""What a CRM waits for: `leadscore serve` on loopback, timed over HTTP (sequential p50/p99, and
+throughput at concurrency 16) beside a no-op route of the same service (the framework's floor),
+then the in-process cost of each scoring step, and compiled trees' speed-up where installed.
 
 Uses the champion of the store in the working folder (`make demo` trains one), or trains the
 default audience's model in a scratch folder with --fresh. Prints figures; asserts nothing.
@@ -13,21 +14,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+from compiled_trees import compare
+from http_load import Request, Timing, load, reply
 from local_server import free_port, wait_ready
 
 CONCURRENCY = 16
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fresh", action="store_true", help="Train a model in a scratch folder.")
-    parser.add_argument("--requests", type=int, default=300, help="Sequential requests per case.")
+    parser.add_argument("--requests", type=int, default=400, help="Requests per case and mode.")
     parser.add_argument("--model-name", default="lead-scorer")
     parser.add_argument(
         "--data", type=Path, default=Path("data/audience"), help="The audience it learnt from."
@@ -41,20 +43,26 @@ def main() -> int:
         if args.fresh:
             _train(work, env, args.model_name)
             args.data = work / "audience"
+        bodies = _bodies(work / args.data)
         port = free_port()
+        # The served service plus /noop (benchmarks/floor_service.py), started as users start it.
         command = [sys.executable, "-m", "leadscore.cli", "serve", "--model-name", args.model_name,
-                   "--port", str(port), "--follow-every", "0"]  # fmt: skip
+                   "--port", str(port), "--follow-every", "0",
+                   "--service", "floor_service:LeadScorer"]  # fmt: skip
+        path = os.pathsep.join([str(HERE), str(HERE.parent), env.get("PYTHONPATH", "")])
         log = (Path(scratch) / "server.log").open("w")
         started = time.perf_counter()
-        server = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=log)
+        server = subprocess.Popen(command, cwd=work, env=env | {"PYTHONPATH": path},
+                                  stdout=log, stderr=log)  # fmt: skip
         try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url, server)
-            print(f"start-up to /readyz: {time.perf_counter() - started:.1f} s (import, load)")
-            _measure(url, work, args.data, args.model_name, args.requests)
+            wait_ready(f"http://127.0.0.1:{port}", server)
+            print(f"start-up to /readyz: {time.perf_counter() - started:.1f} s (import, load)\n")
+            _over_http(port, bodies, args.requests)
         finally:
             server.terminate()
             server.wait(timeout=30)
+    _in_process(work, args.model_name, bodies)
+    compare(work, args.model_name, work / args.data)
     return 0
 
 
@@ -66,56 +74,50 @@ def _train(work: Path, env: dict[str, str], name: str) -> None:
     subprocess.run([*cli, "train", "--data", "audience", "--model-name", name], **quiet)
 
 
-def _measure(url: str, work: Path, data: Path, model_name: str, n: int) -> None:
-    bodies = _bodies(work / data)
-    cases: list[tuple[str, str, str, dict | None, int]] = [
-        ("GET /healthz", "GET", "/healthz", None, 0),
-        ("POST /model", "POST", "/model", {}, 0),
-        ("POST /score, 1 follower", "POST", "/score", bodies["one"], 1),
-        ("POST /score, 100 followers", "POST", "/score", bodies["hundred"], 100),
-        ("POST /score_events, 20 events", "POST", "/score_events", bodies["events"], 1),
-    ]
-    print(f"{'request':<32} {'p50 ms':>8} {'p99 ms':>8} {'req/s c16':>10} {'followers/s':>12}")
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for name, method, path, body, followers in cases:
-            times = [_once(client, method, path, body) for _ in range(n)]
-            rate = _concurrent(url, method, path, body, max(n, 200))
-            p50, p99 = statistics.median(times), _quantile(times, 0.99)
-            shown = f"{rate * followers:12,.0f}" if followers else f"{'':>12}"
-            print(f"{name:<32} {p50:8.2f} {p99:8.2f} {rate:10,.0f} {shown}")
-    _in_process(work, model_name, bodies)
+def _over_http(port: int, bodies: dict[str, dict], n: int) -> None:
+    one, hundred = bodies["one"], bodies["hundred"]
+    cases = {
+        "GET /healthz": (Request("GET", "/healthz"), 0),
+        "POST /noop, 1 follower (floor)": (Request.post("/noop", one), 1),
+        "POST /score, 1 follower": (Request.post("/score", one), 1),
+        "POST /noop, 100 followers": (Request.post("/noop", hundred), 100),
+        "POST /score, 100 followers": (Request.post("/score", hundred), 100),
+        "POST /score, 100, reasons 0": (Request.post("/score", hundred | {"reasons": 0}), 100),
+        "POST /score_events, 20 events": (Request.post("/score_events", bodies["events"]), 1),
+    }
+    print(f"{'over HTTP, keep-alive':<34} {'p50 ms':>7} {'p99 ms':>7} {'req/s c16':>10} "
+          f"{'followers/s':>12}")  # fmt: skip
+    timings: dict[str, tuple[Timing, Timing]] = {}
+    for name, (request, followers) in cases.items():
+        alone = load("127.0.0.1", port, request, 1, n)
+        together = load("127.0.0.1", port, request, CONCURRENCY, n)
+        timings[name] = (alone, together)
+        shown = f"{together.rate * followers:12,.0f}" if followers else ""
+        print(f"{name:<34} {alone.quantile(0.5):7.2f} {alone.quantile(0.99):7.2f} "
+              f"{together.rate:10,.0f} {shown:>12}")  # fmt: skip
+    _targets(timings)
+    print("\none real reply, POST /score with 1 follower:")
+    print(reply("127.0.0.1", port, Request.post("/score", one)))
 
 
-def _once(client: httpx.Client, method: str, path: str, body: dict | None) -> float:
-    started = time.perf_counter()
-    reply = client.request(method, path, json=body) if body is not None else client.get(path)
-    elapsed = (time.perf_counter() - started) * 1000
-    if reply.status_code != 200:
-        raise SystemExit(f"{method} {path}: {reply.status_code} {reply.text[:200]}")
-    return elapsed
-
-
-def _concurrent(url: str, method: str, path: str, body: dict | None, total: int) -> float:
-    """Requests per second with CONCURRENCY clients on keep-alive connections."""
-    per_client = max(1, total // CONCURRENCY)
-
-    def run() -> None:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            for _ in range(per_client):
-                _once(client, method, path, body)
-
-    threads = [threading.Thread(target=run) for _ in range(CONCURRENCY)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return per_client * CONCURRENCY / (time.perf_counter() - started)
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _targets(timings: dict[str, tuple[Timing, Timing]]) -> None:
+    floor, floor_c16 = timings["POST /noop, 1 follower (floor)"]
+    one, one_c16 = timings["POST /score, 1 follower"]
+    events = timings["POST /score_events, 20 events"][0]
+    hundred_rate = timings["POST /score, 100 followers"][1].rate * 100
+    checks = [
+        ("/score 1 follower p50 <= 1.5x the floor's", one.quantile(0.5) / floor.quantile(0.5), 1.5,
+         "x"),
+        ("/score 1 follower req/s >= 0.8x the floor's", one_c16.rate / floor_c16.rate, 0.8, "x"),
+        ("/score 100 followers >= 10,000 followers/s", hundred_rate, 10_000, " followers/s"),
+        ("/score_events p50 <= 2x the floor's", events.quantile(0.5) / floor.quantile(0.5), 2.0,
+         "x"),
+    ]  # fmt: skip
+    print("\ntargets:")
+    for label, value, target, unit in checks:
+        met = value <= target if "<=" in label else value >= target
+        shown = f"{value:,.0f}" if value > 100 else f"{value:.2f}"
+        print(f"  {'met    ' if met else 'MISSED '} {label}: {shown}{unit}")
 
 
 def _bodies(data: Path) -> dict[str, dict]:
@@ -129,9 +131,8 @@ def _bodies(data: Path) -> dict[str, dict]:
     as_of = tables.interactions["occurred_at"].max().normalize()
     busy = tables.interactions.groupby("follower_id").size()
     ids = list(busy[busy >= 20].index[:100])
-    features = build_follower_features(
-        tables.interactions, tables.followers[tables.followers["follower_id"].isin(ids)], as_of
-    ).reset_index()
+    followers = tables.followers[tables.followers["follower_id"].isin(ids)]
+    features = build_follower_features(tables.interactions, followers, as_of).reset_index()
     records = [
         {k: (None if pd.isna(v) else v) for k, v in row.items() if k != "is_business"}
         for row in features.astype(object).to_dict(orient="records")
@@ -150,36 +151,57 @@ def _bodies(data: Path) -> dict[str, dict]:
 
 
 def _in_process(work: Path, model_name: str, bodies: dict[str, dict]) -> None:
-    """Each step of one /score request, timed in this process (ms per call)."""
+    """Each step of a /score request, timed in this process: ms per request of 1 and of 100."""
+    import json
+
     from serving.model_store import load_registered
-    from serving.requests import records_to_features
-    from serving.schemas import FeatureRecord
-    from serving.scoring import score_features
     from training.tracking import configure_tracking
 
     configure_tracking(work / "mlruns")
     bundle, version = load_registered(f"models:/{model_name}@champion")
-    raw = bodies["one"]["followers"]
-    records = [FeatureRecord(**record) for record in raw]
-    features = records_to_features(records)
-    matrix = bundle.model_input(features)
-    steps: list[tuple[str, Callable[[], object]]] = [
-        ("parse (pydantic)", lambda: [FeatureRecord(**record) for record in raw]),
-        ("records to features", lambda: records_to_features(records)),
-        ("model input", lambda: bundle.model_input(features)),
-        ("predict", lambda: bundle.predict_input(matrix)),
-        ("TreeSHAP", lambda: bundle.contributions(matrix)),
-        ("score_features, 3 reasons", lambda: score_features(features, bundle, version)),
-        ("score_features, no reasons", lambda: score_features(features, bundle, version, 0)),
-    ]
-    print("\nin process, one follower (median of 200 calls):")
-    for name, step in steps:
-        times = []
-        for _ in range(200):
-            started = time.perf_counter()
-            step()
-            times.append((time.perf_counter() - started) * 1000)
-        print(f"  {name:<28} {statistics.median(times):8.3f} ms")
+    print("\nin process, ms per request (median of 100):")
+    print(f"  {'step':<34} {'1 follower':>10} {'100':>10}")
+    alone, hundred = (
+        _steps(json.dumps(bodies[size]["followers"]).encode(), bundle, version)
+        for size in ("one", "hundred")
+    )
+    for name, ms in alone.items():
+        print(f"  {name:<34} {ms:10.3f} {hundred[name]:10.3f}")
+
+
+def _steps(raw: bytes, bundle, version: str) -> dict[str, float]:  # noqa: ANN001
+    from pydantic import TypeAdapter
+    from pydantic_core import to_json
+
+    from serving.requests import records_to_rows
+    from serving.schemas import FeatureRecord
+    from serving.scoring import explain, score_rows
+
+    columns, config = bundle.spec.feature_columns, bundle.spec.inputs.features
+    parse = TypeAdapter(list[FeatureRecord])
+    records = parse.validate_json(raw)
+    rows = records_to_rows(records, columns, config)
+    matrix = bundle.encoder.rows(rows.table)
+    scores = score_rows(rows.ids, rows.values, matrix, bundle, version)
+    timed: dict[str, Callable[[], object]] = {
+        "parse (pydantic, from JSON)": lambda: parse.validate_json(raw),
+        "records to rows": lambda: records_to_rows(records, columns, config),
+        "model input": lambda: bundle.encoder.rows(rows.table),
+        "predict": lambda: bundle.predict_input(matrix),
+        "TreeSHAP": lambda: bundle.contributions(matrix),
+        "reasons (TreeSHAP and words)": lambda: explain(rows.values, matrix, bundle, 3),
+        "reply (JSON)": lambda: to_json(scores.records()),
+    }
+    return {name: _median_ms(step) for name, step in timed.items()}
+
+
+def _median_ms(step: Callable[[], object], calls: int = 100) -> float:
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
