@@ -217,7 +217,9 @@ def _error_of(body: bytes) -> tuple[str, str | None]:
         field = _location(first.get("loc", ()))
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        return f"{field}: {message}{more}", field or None
+        if not field:  # the body as a whole: broken JSON, or not an object
+            return f"the body: {message}{more}", None
+        return f"{field}: {message}{more}", field
     return str(payload.get("error") or payload.get("detail") or "bad request"), None
 
 

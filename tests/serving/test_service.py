@@ -148,6 +148,12 @@ def test_http_errors_name_the_field_and_empty_lists_are_answered(server):
     for route, body in (("score", {"followers": []}), ("score_events", {"events": []})):
         reply = httpx.post(f"{server}/{route}", json=body, timeout=30)
         assert reply.status_code == 200 and reply.json() == []
+    # A small broken body is refused by the route's own parser, in the same one shape.
+    for content, words in ((b"{x", "the body: Invalid JSON"), (b"[1]", "the body: Input should")):
+        reply = httpx.post(f"{server}/score", content=content, timeout=30,
+                           headers={"content-type": "application/json"})  # fmt: skip
+        assert reply.status_code == 400 and reply.json()["error"].startswith(words)
+        assert reply.json()["field"] is None
 
 
 def test_openapi_and_model_info(server, trained):
