@@ -22,6 +22,8 @@ def tracking() -> str:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Default processes: one per core up to this; each holds the model and follows the champion.
+MAX_WORKERS = 4
 
 
 def serve(
@@ -50,6 +52,14 @@ def serve(
             "answers without a restart (0: never; --model URI: never).",
         ),
     ] = 30.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes, each with the model (default: one per core, at most 4).",
+        ),
+    ] = None,
     service: Annotated[
         str, typer.Option(hidden=True, help="The BentoML service to run (benchmarks add routes).")
     ] = "serving.service:LeadScorer",
@@ -76,10 +86,15 @@ def serve(
     except ValueError as error:
         fail(str(error))
     key = "with an API key" if keyed else "without an API key"
-    console().print(f"serving {tag} on http://{host}:{port} ({key})")
+    cores = min(os.cpu_count() or 1, MAX_WORKERS)
+    processes = workers or int(env.get("LEADSCORE_WORKERS") or cores)
+    shown = f"{processes} process{'es' if processes > 1 else ''}"
+    # One line, even piped into a log: it is what a log search finds.
+    console().print(f"serving {tag} on http://{host}:{port} ({key}, {shown})", soft_wrap=True)
     command = [sys.executable, "-m", "bentoml", "serve", service]
     command += ["--host", host, "--port", str(port)]
     env["LEADSCORE_MODEL_TAG"] = tag
+    env["LEADSCORE_WORKERS"] = str(processes)
     sys.stdout.flush()
     # The server takes this process's place, so a stop signal (docker stop, systemd) reaches it.
     os.execve(sys.executable, command, env)
