@@ -11,10 +11,11 @@ a walk of every path per row: ~4x faster at 100 rows. Models whose tables would 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from serving.model.shapley import Leaf, Split, tree_table
 
 # Table entries (float64) a model may use; beyond, LightGBM's walk is used.
 MAX_TABLE = 8_000_000
@@ -25,21 +26,6 @@ CHUNK_ROWS = 1_024
 AGREEMENT = 1e-9
 # LightGBM's kZeroThreshold: |value| at most this is "zero" for missing_type Zero.
 ZERO = 1e-35
-
-
-@dataclass(frozen=True)
-class _Split:
-    node: int  # position among all splits of the model
-    left: bool  # the path goes left here
-
-
-@dataclass
-class _Leaf:
-    value: float
-    # Features on the path in LightGBM's order, each with its cover fraction and its splits.
-    features: list[int]
-    zero: list[float]
-    splits: list[list[_Split]]
 
 
 class LeafTables:
@@ -53,10 +39,10 @@ class LeafTables:
         for tree in model["tree_info"]:
             root, first = tree["tree_structure"], len(nodes)
             self.bias += _expected(root)
-            leaves: list[_Leaf] = []
-            _walk(root, nodes, leaves, _Leaf(0.0, [], [], []))
+            leaves: list[Leaf] = []
+            _walk(root, nodes, leaves, Leaf(0.0, [], [], []))
             if len(nodes) > first:
-                trees.append((first, len(nodes) - first, _tree_table(leaves, first, len(nodes))))
+                trees.append((first, len(nodes) - first, tree_table(leaves, first, len(nodes))))
         self._nodes(nodes)
         self._trees(trees, len(nodes))
 
@@ -161,18 +147,18 @@ class LeafTables:
         self.used, self.feature_start = np.unique(features[order], return_index=True)
 
 
-def _walk(node: dict[str, Any], nodes: list, leaves: list[_Leaf], path: _Leaf) -> None:
+def _walk(node: dict[str, Any], nodes: list, leaves: list[Leaf], path: Leaf) -> None:
     """Every leaf with its path: features in LightGBM's order (a repeated feature moves to the
     end, its fractions multiplied), each with the splits (and sides) the path takes on it."""
     if "leaf_value" in node:
-        leaves.append(_Leaf(float(node["leaf_value"]), path.features, path.zero, path.splits))
+        leaves.append(Leaf(float(node["leaf_value"]), path.features, path.zero, path.splits))
         return
     position = len(nodes)
     nodes.append(node)
     feature, total = node["split_feature"], _count(node)
     for side, child in ((True, node["left_child"]), (False, node["right_child"])):
         features, zero, splits = list(path.features), list(path.zero), list(path.splits)
-        fraction, taken = _count(child) / total, [_Split(position, side)]
+        fraction, taken = _count(child) / total, [Split(position, side)]
         if feature in features:
             at = features.index(feature)
             fraction *= zero.pop(at)
@@ -181,62 +167,7 @@ def _walk(node: dict[str, Any], nodes: list, leaves: list[_Leaf], path: _Leaf) -
         features.append(feature)
         zero.append(fraction)
         splits.append(taken)
-        _walk(child, nodes, leaves, _Leaf(0.0, features, zero, splits))
-
-
-def _leaf_table(leaf: _Leaf) -> np.ndarray:
-    """The leaf's share to each feature on its path, for every pattern of one-fractions:
-    LightGBM's EXTEND over the path, then UNWOUND-PATH-SUM per feature, over 2^d patterns."""
-    depth = len(leaf.features)
-    patterns = np.arange(1 << depth)
-    ones = [((patterns >> j) & 1).astype(np.float64) for j in range(depth)]
-    # pweights of the root's dummy element (zero = one = 1), then each feature's.
-    weights = [np.ones(len(patterns))]
-    for count, (zero, one) in enumerate(zip(leaf.zero, ones, strict=True), start=1):
-        weights.append(np.zeros(len(patterns)))
-        for i in range(count - 1, -1, -1):
-            weights[i + 1] = weights[i + 1] + one * weights[i] * (i + 1) / (count + 1)
-            weights[i] = zero * weights[i] * (count - i) / (count + 1)
-    table = np.empty((len(patterns), depth))
-    for j in range(depth):
-        table[:, j] = _unwound_sum(weights, depth, leaf.zero[j], ones[j])
-        table[:, j] *= (ones[j] - leaf.zero[j]) * leaf.value
-    return table
-
-
-def _tree_table(leaves: list[_Leaf], first: int, end: int) -> dict[int, np.ndarray]:
-    """A tree's share to each feature it splits on, for every pattern of decisions at its
-    splits (bit j: the row goes left at split first + j): the sum of its leaves' shares."""
-    patterns = np.arange(1 << (end - first))
-    shares: dict[int, np.ndarray] = {}
-    for leaf in leaves:
-        if not leaf.features:
-            continue
-        table = _leaf_table(leaf)
-        bits = np.zeros(len(patterns), dtype=np.int64)
-        for position, splits in enumerate(leaf.splits):
-            follows = np.ones(len(patterns), dtype=bool)
-            for split in splits:
-                follows &= ((patterns >> (split.node - first)) & 1).astype(bool) == split.left
-            bits |= follows.astype(np.int64) << position
-        for position, feature in enumerate(leaf.features):
-            share = table[bits, position]
-            shares[feature] = shares[feature] + share if feature in shares else share
-    return shares
-
-
-def _unwound_sum(weights: list[np.ndarray], depth: int, zero: float, one: np.ndarray) -> np.ndarray:
-    """LightGBM's UnwoundPathSum for one path element, for every pattern (one is 0 or 1)."""
-    hot = one != 0
-    safe_one = np.where(hot, one, 1.0)
-    next_portion = weights[depth]
-    total = np.zeros(len(one))
-    for i in range(depth - 1, -1, -1):
-        share = next_portion * (depth + 1) / ((i + 1) * safe_one)
-        cold = (weights[i] / zero) / ((depth - i) / (depth + 1)) if zero else 0.0
-        total = total + np.where(hot, share, cold)
-        next_portion = weights[i] - share * zero * ((depth - i) / (depth + 1))
-    return total
+        _walk(child, nodes, leaves, Leaf(0.0, features, zero, splits))
 
 
 def _count(node: dict[str, Any]) -> float:
