@@ -85,16 +85,22 @@ def records_to_rows(
     """
     layout = _layout(config, tuple(columns))
     ids = [record.follower_id for record in records]  # type: ignore[attr-defined]
-    if len(set(ids)) < len(ids):
-        seen: set[str] = set()
-        row = next(row for row, key in enumerate(ids) if key in seen or seen.add(key))
-        raise ValueError(f"followers[{row}]: duplicate follower_id {ids[row]!r}")
+    _refuse_repeats(ids, "followers")
     nan = float("nan")
     table = np.empty((len(records), len(layout.columns)), dtype=object)
     for row, record in enumerate(records):
         values = _derived(record.__dict__, record.model_fields_set, layout)
         table[row] = [nan if (value := values[c]) is None else value for c in layout.columns]
     return FeatureRows(ids, layout.columns, table)
+
+
+def _refuse_repeats(ids: list[str], field: str) -> None:
+    """An error naming the first record whose follower_id an earlier one already had."""
+    if len(set(ids)) == len(ids):
+        return
+    seen: set[str] = set()
+    row = next(row for row, key in enumerate(ids) if key in seen or seen.add(key))
+    raise ValueError(f"{field}[{row}]: duplicate follower_id {ids[row]!r}")
 
 
 def _derived(given: dict[str, Any], sent: set[str], layout: _Layout) -> dict[str, Any]:
@@ -145,10 +151,7 @@ def followers_to_score(events: pd.DataFrame, profiles: Sequence[Profile]) -> pd.
     """Profiles given, plus every other follower seen in the events (profile unknown)."""
     given = [profile.model_dump() for profile in profiles]
     known = [row[ENTITY_KEY] for row in given]
-    if len(set(known)) < len(known):
-        seen: set[str] = set()
-        row = next(row for row, key in enumerate(known) if key in seen or seen.add(key))
-        raise ValueError(f"profiles[{row}]: duplicate follower_id {known[row]!r}")
+    _refuse_repeats(known, "profiles")
     seen_in_events = pd.unique(events[ENTITY_KEY]) if len(events) else []
     others = [{ENTITY_KEY: key} for key in seen_in_events if key not in set(known)]
     # One frame, normalised once: each pass costs milliseconds of pandas for a handful of rows.

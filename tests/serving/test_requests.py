@@ -80,3 +80,15 @@ def test_event_columns_left_out_beside_counts_are_not_sent_not_none():
 def test_platform_is_read_as_the_pipeline_writes_it():
     rows = _rows([FeatureRecord(follower_id="a", platform=" Instagram ", is_business=True)])
     assert rows.value("a", "platform") == "instagram" and rows.value("a", "is_business") == 1.0
+
+
+def test_repeated_profile_is_an_error_naming_the_row():
+    from serving.requests import events_to_frame, followers_to_score
+    from serving.schemas import Profile
+
+    events = events_to_frame([Event(follower_id="b", event_type="view", occurred_at="2026-01-01")])
+    profiles = [Profile(follower_id="a"), Profile(follower_id="c"), Profile(follower_id="a")]
+    with pytest.raises(ValueError, match=r"profiles\[2\]: duplicate follower_id 'a'"):
+        followers_to_score(events, profiles)
+    followers = followers_to_score(events, profiles[:2])
+    assert followers["follower_id"].tolist() == ["a", "c", "b"]
