@@ -63,7 +63,8 @@ def _layout(config: FeatureConfig, columns: tuple[str, ...]) -> _Layout:
     entries = catalogue(config)
     not_sent = {
         column: NotSent(
-            f"{entries[column].description}: not sent",
+            # The description without its fine print: "engagement points: not sent".
+            f"{entries[column].description.split(' (')[0]}: not sent",
             0.0 if group in ("count", "score") else float("nan"),
         )
         for group in ("count", "recency", "rate", "score")
