@@ -137,17 +137,43 @@ def _bodies(data: Path) -> dict[str, dict]:
         {k: (None if pd.isna(v) else v) for k, v in row.items() if k != "is_business"}
         for row in features.astype(object).to_dict(orient="records")
     ]
-    events = tables.interactions[tables.interactions["follower_id"] == ids[0]].tail(20)
-    event_rows = [
-        {"follower_id": e.follower_id, "event_type": str(e.event_type),
-         "occurred_at": e.occurred_at.isoformat()}
-        for e in events.itertuples()
-    ]  # fmt: skip
     return {
         "one": {"followers": records[:1]},
         "hundred": {"followers": records[:100]},
-        "events": {"events": event_rows, "as_of": as_of.isoformat()},
+        "events": _events_body(tables, ids[0], as_of),
     }
+
+
+def _events_body(tables, follower: str, as_of) -> dict:  # noqa: ANN001
+    """One follower's latest 20 events with the profile and the posts they touch, as a CRM
+    holding raw events would send them."""
+    import pandas as pd
+
+    def known(value: object) -> object:
+        return None if pd.isna(value) else value
+
+    events = tables.interactions[tables.interactions["follower_id"] == follower].tail(20)
+    event_rows = [
+        {"follower_id": e.follower_id, "event_type": str(e.event_type),
+         "occurred_at": e.occurred_at.isoformat(), "post_id": known(e.post_id),
+         "value": known(e.value)}
+        for e in events.itertuples()
+    ]  # fmt: skip
+    profile = tables.followers[tables.followers["follower_id"] == follower].iloc[0]
+    profile_row = {
+        "follower_id": follower, "platform": profile.platform,
+        "followed_at": profile.followed_at.isoformat(), "country": known(profile.country),
+        "follower_count": known(profile.follower_count),
+        "following_count": known(profile.following_count),
+    }  # fmt: skip
+    posts = tables.posts[tables.posts["post_id"].isin(events["post_id"])]
+    post_rows = [
+        {"post_id": p.post_id, "published_at": p.published_at.isoformat(), "format": p.format,
+         "campaign": known(p.campaign)}
+        for p in posts.itertuples()
+    ]  # fmt: skip
+    return {"events": event_rows, "profiles": [profile_row], "posts": post_rows,
+            "as_of": as_of.isoformat()}  # fmt: skip
 
 
 def _in_process(work: Path, model_name: str, bodies: dict[str, dict]) -> None:
@@ -167,6 +193,9 @@ def _in_process(work: Path, model_name: str, bodies: dict[str, dict]) -> None:
     )
     for name, ms in alone.items():
         print(f"  {name:<34} {ms:10.3f} {hundred[name]:10.3f}")
+    print(f"\n  {'/score_events step':<34} {'20 events':>10}")
+    for name, ms in _event_steps(json.dumps(bodies["events"]).encode(), bundle, version).items():
+        print(f"  {name:<34} {ms:10.3f}")
 
 
 def _steps(raw: bytes, bundle, version: str) -> dict[str, float]:  # noqa: ANN001
@@ -190,6 +219,39 @@ def _steps(raw: bytes, bundle, version: str) -> dict[str, float]:  # noqa: ANN00
         "predict": lambda: bundle.predict_input(matrix),
         "TreeSHAP": lambda: bundle.contributions(matrix),
         "reasons (TreeSHAP and words)": lambda: explain(rows.values, matrix, bundle, 3),
+        "reply (JSON)": lambda: to_json(scores.records()),
+    }
+    return {name: _median_ms(step) for name, step in timed.items()}
+
+
+def _event_steps(raw: bytes, bundle, version: str) -> dict[str, float]:  # noqa: ANN001
+    from datetime import datetime
+
+    from pydantic import BaseModel
+    from pydantic_core import to_json
+
+    from features.records import record_features
+    from serving.schemas import Event, Post, Profile
+    from serving.scoring import score_rows
+
+    class Body(BaseModel):
+        events: list[Event]
+        profiles: list[Profile]
+        posts: list[Post]
+        as_of: datetime
+
+    config = bundle.spec.inputs.features
+    body = Body.model_validate_json(raw)
+    request = (body.events, body.profiles, body.posts, body.as_of, config)
+    found = record_features(*request)
+    values = [found.columns[column] for column in bundle.spec.feature_columns]
+    matrix = bundle.encoder.arrays(found.columns)
+    scores = score_rows(found.ids, values, matrix, bundle, version)
+    timed: dict[str, Callable[[], object]] = {
+        "parse (pydantic, from JSON)": lambda: Body.model_validate_json(raw),
+        "features from the records": lambda: record_features(*request),
+        "model input": lambda: bundle.encoder.arrays(found.columns),
+        "score and reasons": lambda: score_rows(found.ids, values, matrix, bundle, version),
         "reply (JSON)": lambda: to_json(scores.records()),
     }
     return {name: _median_ms(step) for name, step in timed.items()}

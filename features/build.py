@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -111,22 +112,33 @@ def recency_columns(youngest: np.ndarray) -> Columns:
 
 
 def _profile_columns(followers: pd.DataFrame, as_of_us: int) -> Columns:
-    """Profile numbers (NaN if unknown), tenure, the follower/following ratio and categoricals."""
-    columns: Columns = {}
+    """Profile numbers (NaN if unknown), categoricals, tenure and the follower/following ratio."""
+    numbers: Columns = {}
     for column in PROFILE_NUMERIC_COLUMNS:
         values = followers[column] if column in followers else pd.Series(np.nan, followers.index)
-        columns[column] = pd.to_numeric(values, errors="coerce").to_numpy(
+        numbers[column] = pd.to_numeric(values, errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
     for column in CATEGORICAL_COLUMNS:
         values = followers[column] if column in followers else pd.Series(None, followers.index)
-        columns[column] = values.astype("str").array
+        numbers[column] = values.astype("str").array
     if "followed_at" in followers:
-        tenure = as_of_us - to_micros(followers["followed_at"]).astype("float64")
-        tenure[followers["followed_at"].isna().to_numpy()] = np.nan
+        followed = to_micros(followers["followed_at"]).astype("float64")
+        followed[followers["followed_at"].isna().to_numpy()] = np.nan
     else:
-        tenure = np.full(len(followers), np.nan)
-    columns["days_since_follow"] = tenure / MICROS_PER_DAY
+        followed = np.full(len(followers), np.nan)
+    return profile_columns(numbers, followed, as_of_us)
+
+
+def profile_columns(profile: Columns, followed_us: np.ndarray, as_of_us: int) -> Columns:
+    """The profile's columns with tenure and the follower/following ratio added.
+
+    Args:
+        profile: PROFILE_NUMERIC_COLUMNS as float64 (NaN if unknown) and CATEGORICAL_COLUMNS.
+        followed_us: float64 microseconds since the epoch of the follow, NaN if unknown.
+    """
+    columns = dict(profile)
+    columns["days_since_follow"] = (as_of_us - followed_us) / MICROS_PER_DAY
     # A following count of 0 leaves the ratio undefined (NaN), like a missing count.
     columns["follower_following_ratio"] = ratio(
         columns["follower_count"], columns["following_count"]
@@ -134,26 +146,34 @@ def _profile_columns(followers: pd.DataFrame, as_of_us: int) -> Columns:
     return columns
 
 
-def _run_kernels(
+def follower_columns(
     events: EventCodes,
-    interactions: pd.DataFrame,
-    posts: pd.DataFrame | None,
-    as_of_us: int,
+    content: Callable[[], Columns],
+    profile: Columns,
     config: FeatureConfig,
-) -> list:
-    """The independent kernels, on threads for large inputs (each kernel whole: exact sums)."""
+) -> Columns:
+    """Every feature column, in `feature_columns(config)` order, from the coded events, the
+    content kernel bound to its inputs and the profile's columns (`profile_columns`)."""
     windows = config.windows_days
-    return run_all(
+    counts, youngest, rhythm, scores, affinity = run_all(
         [
             partial(window_counts, events, windows),
             partial(youngest_age_by_type, events),
             partial(daily_rhythm, events, windows),
             # Decayed marketing points (EVENT_POINTS): all events, and high-intent ones only.
             partial(decayed_points, events, _POINTS, config.half_life_days, _HIGH_INTENT),
-            partial(content_columns, interactions, events, posts, as_of_us, config),
+            content,
         ],
+        # The independent kernels on threads for large inputs (each whole: exact sums).
         parallel=events.rows.size >= PARALLEL_MIN_EVENTS,
     )
+    columns = _count_columns(counts, config)
+    columns.update(_rhythm_columns(rhythm, columns, config))
+    columns.update(recency_columns(youngest))
+    columns.update({"engagement_score": scores[0], "high_intent_score": scores[1]})
+    columns.update(affinity)
+    columns.update(profile)
+    return {name: columns[name] for name in feature_columns(config)}
 
 
 def build_follower_features(
@@ -183,13 +203,6 @@ def build_follower_features(
     as_of_us = to_utc_timestamp(as_of).value // 1_000
     ids = pd.Index(followers[ENTITY_KEY].astype("str"), name=ENTITY_KEY)
     events = encode_events(interactions, ids, as_of_us)
-    counts, youngest, rhythm, scores, content = _run_kernels(
-        events, interactions, posts, as_of_us, config
-    )
-    columns = _count_columns(counts, config)
-    columns.update(_rhythm_columns(rhythm, columns, config))
-    columns.update(recency_columns(youngest))
-    columns.update({"engagement_score": scores[0], "high_intent_score": scores[1]})
-    columns.update(content)
-    columns.update(_profile_columns(followers.reset_index(drop=True), as_of_us))
-    return pd.DataFrame({name: columns[name] for name in feature_columns(config)}, index=ids)
+    content = partial(content_columns, interactions, events, posts, as_of_us, config)
+    profile = _profile_columns(followers.reset_index(drop=True), as_of_us)
+    return pd.DataFrame(follower_columns(events, content, profile, config), index=ids)

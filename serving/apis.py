@@ -16,19 +16,13 @@ from pydantic import Field
 from pydantic_core import to_json
 from starlette.responses import Response
 
-from features.build import build_follower_features
+from features.records import record_features
 from features.schema import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from features.tabular.spec import TabularSpec
 from serving.follow import ChampionWatch, Served
 from serving.model.bundle import ScoringBundle, load_bundle, load_spec
 from serving.model.spec import EventsInput, ModelSpec, TableInput
-from serving.requests import (
-    events_to_frame,
-    followers_to_score,
-    posts_to_frame,
-    records_to_rows,
-    records_to_table,
-)
+from serving.requests import records_to_rows, records_to_table
 from serving.schemas import (
     Event,
     LeadScore,
@@ -184,17 +178,16 @@ def events_api(config: FeatureConfig) -> type[ServedModel]:
             reasons: int = REASONS,
         ) -> list[Score]:
             """Score followers from raw events before `as_of` (default: now), as training does."""
+            moment = as_of if as_of is not None else datetime.now(UTC)
             try:
-                interactions = events_to_frame(events)
-                followers = followers_to_score(interactions, profiles or [])
-                post_table = posts_to_frame(posts)
+                found = record_features(events, profiles or [], posts or [], moment, config)
             except ValueError as error:
                 raise InvalidArgument(str(error)) from None
-            if followers.empty:
-                return []
-            cutoff = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(datetime.now(UTC))
-            features = build_follower_features(interactions, followers, cutoff, post_table, config)
-            return _reply(self.scores(features, self.served, reasons))  # type: ignore[return-value]
+            served = self.served
+            bundle = served.bundle
+            values = [found.columns[column] for column in bundle.spec.feature_columns]
+            matrix = bundle.encoder.arrays(found.columns)
+            return _reply(score_rows(found.ids, values, matrix, bundle, served.version, reasons))  # type: ignore[return-value]
 
     return EventsAPI
 

@@ -1,4 +1,4 @@
-"""Request bodies to frames: feature records and raw events become the pipeline's inputs."""
+"""Request bodies to the pipeline's inputs: feature records to rows, lead records to a table."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pandas as pd
 from pydantic import BaseModel
 
 from features.catalogue import catalogue
-from features.events.load import normalize_profiles, validate_interactions, validate_posts
-from features.schema import ALL_EVENT_TYPES, ENTITY_KEY, FeatureConfig, count_column, feature_groups
+from features.events.load import fold
+from features.records import refuse_repeats
+from features.schema import ALL_EVENT_TYPES, FeatureConfig, count_column, feature_groups
 from serving.model.phrasing import NotSent
-from serving.schemas import Event, Post, Profile
 
 
 @dataclass(frozen=True)
@@ -86,22 +86,13 @@ def records_to_rows(
     """
     layout = _layout(config, tuple(columns))
     ids = [record.follower_id for record in records]  # type: ignore[attr-defined]
-    _refuse_repeats(ids, "followers")
+    refuse_repeats(ids, "followers")
     nan = float("nan")
     table = np.empty((len(records), len(layout.columns)), dtype=object)
     for row, record in enumerate(records):
         values = _derived(record.__dict__, record.model_fields_set, layout)
         table[row] = [nan if (value := values[c]) is None else value for c in layout.columns]
     return FeatureRows(ids, layout.columns, table)
-
-
-def _refuse_repeats(ids: list[str], field: str) -> None:
-    """An error naming the first record whose follower_id an earlier one already had."""
-    if len(set(ids)) == len(ids):
-        return
-    seen: set[str] = set()
-    row = next(row for row, key in enumerate(ids) if key in seen or seen.add(key))
-    raise ValueError(f"{field}[{row}]: duplicate follower_id {ids[row]!r}")
 
 
 def _derived(given: dict[str, Any], sent: set[str], layout: _Layout) -> dict[str, Any]:
@@ -119,7 +110,7 @@ def _derived(given: dict[str, Any], sent: set[str], layout: _Layout) -> dict[str
     business = values["is_business"]
     values["is_business"] = None if business is None else float(business)
     if isinstance(values["platform"], str):
-        values["platform"] = values["platform"].strip().lower()
+        values["platform"] = fold(values["platform"])
     if any(values[count] for count in layout.counts):
         for column, marker in layout.not_sent.items():
             if column not in sent:
@@ -133,28 +124,3 @@ def records_to_table(records: Sequence[BaseModel]) -> pd.DataFrame:
     Every column is there, left-out fields as missing; the model prepares the rows as in training.
     """
     return pd.DataFrame([record.model_dump(by_alias=True) for record in records])
-
-
-def events_to_frame(events: Sequence[Event]) -> pd.DataFrame:
-    """Raw events as a validated interactions frame."""
-    frame = pd.DataFrame([event.model_dump() for event in events], columns=list(Event.model_fields))
-    return validate_interactions(frame)
-
-
-def posts_to_frame(posts: Sequence[Post] | None) -> pd.DataFrame | None:
-    """Posts as a validated posts frame; None when the request has none."""
-    if not posts:
-        return None
-    return validate_posts(pd.DataFrame([post.model_dump() for post in posts]))
-
-
-def followers_to_score(events: pd.DataFrame, profiles: Sequence[Profile]) -> pd.DataFrame:
-    """Profiles given, plus every other follower seen in the events (profile unknown)."""
-    given = [profile.model_dump() for profile in profiles]
-    known = [row[ENTITY_KEY] for row in given]
-    _refuse_repeats(known, "profiles")
-    seen_in_events = pd.unique(events[ENTITY_KEY]) if len(events) else []
-    others = [{ENTITY_KEY: key} for key in seen_in_events if key not in set(known)]
-    # One frame, normalised once: each pass costs milliseconds of pandas for a handful of rows.
-    rows = pd.DataFrame(given + others, columns=list(Profile.model_fields))
-    return normalize_profiles(rows.astype({ENTITY_KEY: "str"}))

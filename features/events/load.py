@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +175,23 @@ def _optional_ids(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
+def fold(text: str) -> str:
+    """Text as it is compared: without surrounding whitespace, in lower case.
+
+    One rule, Python's, wherever data comes from (a file, a request), so the same spelling
+    always lands on the same type or level.
+    """
+    return text.strip().lower()
+
+
+def _each_distinct(values: pd.Series, function: Callable[[str], str | None]) -> pd.Series:
+    """`function` of each value's text, computed once per distinct value; missing stays
+    missing, as does a value `function` maps to None."""
+    codes, distinct = pd.factorize(values)
+    results = np.array([function(str(value)) for value in distinct] + [None], dtype=object)
+    return pd.Series(results[codes], index=values.index, dtype="str")
+
+
 def _event_types(values: pd.Series) -> pd.Categorical:
     """Types folded to lower case as EVENT_TYPE_DTYPE; unknown types become "other".
 
@@ -182,7 +199,7 @@ def _event_types(values: pd.Series) -> pd.Categorical:
     spellings millions of times).
     """
     codes, spellings = pd.factorize(values)
-    names = pd.Index(spellings).astype("str").str.strip().str.lower()
+    names = pd.Index([fold(str(spelling)) for spelling in spellings], dtype="str")
     known = pd.Index(EVENT_TYPES).get_indexer(names)
     unknown = known < 0
     if unknown.any():
@@ -230,13 +247,17 @@ def validate_posts(posts: pd.DataFrame) -> pd.DataFrame:
     if duplicated.any():
         row = duplicated.nonzero()[0][0]
         raise ValueError(f"posts: row {row}: duplicate post_id {post_id.iloc[row]!r}")
-    campaign = frame["campaign"].astype("str").str.strip()
     return frame.assign(
         post_id=post_id,
         published_at=parse_utc(frame["published_at"], "published_at", "posts"),
-        format=frame["format"].astype("str").str.strip().str.lower(),
-        campaign=campaign.where(campaign != ""),
+        format=_each_distinct(frame["format"], fold),
+        campaign=_each_distinct(frame["campaign"], campaign_name),
     )
+
+
+def campaign_name(text: str) -> str | None:
+    """A campaign as named; None (no campaign) when blank."""
+    return text.strip() or None
 
 
 def validate_followers(followers: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +282,7 @@ def normalize_profiles(followers: pd.DataFrame) -> pd.DataFrame:
         profiles = profiles.assign(followed_at=pd.NaT)
     return profiles.assign(
         follower_id=_ids(profiles["follower_id"]),
-        platform=profiles["platform"].astype("str").str.strip().str.lower(),
+        platform=_each_distinct(profiles["platform"], fold),
         followed_at=parse_utc(profiles["followed_at"], "followed_at", "followers"),
         country=profiles["country"].astype("str"),
         follower_count=_numeric(profiles["follower_count"], "follower_count"),
@@ -285,11 +306,17 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
 
+def flag(text: str) -> float:
+    """A yes/no value as 1.0/0.0, unrecognised as NaN (missing is information)."""
+    folded = fold(text)
+    return 1.0 if folded in _TRUE else 0.0 if folded in _FALSE else np.nan
+
+
 def _flag(values: pd.Series) -> pd.Series:
-    """Yes/no values as 1.0/0.0, missing or unrecognised as NaN (missing is information)."""
-    text = values.astype("str").str.strip().str.lower()
-    flags = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
-    return pd.Series(flags, index=values.index, dtype="float64")
+    """`flag` of each value, once per distinct value; missing as NaN."""
+    codes, distinct = pd.factorize(values)
+    flags = np.array([flag(str(value)) for value in distinct] + [np.nan])
+    return pd.Series(flags[codes], index=values.index, dtype="float64")
 
 
 def validate_conversions(conversions: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,14 @@ from features.kernels.ids import factorize_ids, lookup_codes
 from features.schema import ALL_EVENT_TYPES, VIDEO_FORMATS, FeatureConfig
 
 _VIEW = ALL_EVENT_TYPES.index("view")
+
+
+@dataclass(frozen=True)
+class KnownPosts:
+    """Flags of the posts published before as_of, by row."""
+
+    campaign: np.ndarray  # bool per post
+    video: np.ndarray  # bool per post
 
 
 def content_columns(
@@ -32,53 +42,76 @@ def content_columns(
         codes, holders = factorize_ids(interactions["post_id"], recent.positions)
     else:
         codes, holders = np.full(recent.rows.size, -1, dtype=np.int64), np.empty(0, np.int64)
-    engaged = count_distinct(recent.rows, codes, holders.size, events.n_followers)
-    columns = {f"n_posts_engaged_{config.long_days}d": engaged}
     if posts is None:
-        names = ("campaign_share", "video_share", "video_watch_seconds", "video_watch_mean")
-        missing = np.full(engaged.size, np.nan)
-        return columns | {f"{name}_{config.mid_days}d": missing.copy() for name in names}
-    known = _known_posts(posts, as_of_us)
+        return content_kernel(recent, codes, holders.size, None, _values(interactions), config)
+    known_ids, known = _known_posts(posts, as_of_us)
     post_row = np.full(codes.size, -1, dtype=np.int64)
     if holders.size:
         # Look up each distinct post once, not once per event.
         ids = interactions["post_id"].iloc[recent.positions[np.maximum(holders, 0)]]
-        post_row = np.where(codes >= 0, lookup_codes(ids, known.index)[codes], -1)
-    return columns | _affinity(interactions, recent, post_row, known, config.mid_days)
-
-
-def _known_posts(posts: pd.DataFrame, as_of_us: int) -> pd.DataFrame:
-    """Posts published before as_of, indexed by post_id, with boolean campaign and video flags."""
-    posts = validate_posts(posts)
-    posts = posts.loc[to_micros(posts["published_at"]) < as_of_us]
-    return pd.DataFrame(
-        {
-            "campaign": posts["campaign"].notna().to_numpy(),
-            "video": posts["format"].isin(VIDEO_FORMATS).to_numpy(),
-        },
-        index=pd.Index(posts["post_id"], name="post_id"),
+        post_row = np.where(codes >= 0, lookup_codes(ids, known_ids)[codes], -1)
+    return content_kernel(
+        recent, codes, holders.size, (known, post_row), _values(interactions), config
     )
 
 
+def content_kernel(
+    recent: EventCodes,
+    post_codes: np.ndarray,
+    n_posts: int,
+    known: tuple[KnownPosts, np.ndarray] | None,
+    values: np.ndarray,
+    config: FeatureConfig,
+) -> dict[str, np.ndarray]:
+    """`content_columns` from coded inputs: whatever read the events computes the same numbers.
+
+    Args:
+        recent: the events of the long window.
+        post_codes: per recent event, its post numbered among theirs (-1 without a post).
+        n_posts: how many distinct posts `post_codes` numbers.
+        known: the known posts and, per recent event, its row in them (-1 if not known);
+            None without a posts table.
+        values: float64 `value` (watch seconds) of every input event, NaN where missing.
+    """
+    engaged = count_distinct(recent.rows, post_codes, n_posts, recent.n_followers)
+    columns = {f"n_posts_engaged_{config.long_days}d": engaged}
+    if known is None:
+        names = ("campaign_share", "video_share", "video_watch_seconds", "video_watch_mean")
+        missing = np.full(engaged.size, np.nan)
+        return columns | {f"{name}_{config.mid_days}d": missing.copy() for name in names}
+    posts, post_row = known
+    return columns | _affinity(recent, post_row, posts, values, config.mid_days)
+
+
+def _known_posts(posts: pd.DataFrame, as_of_us: int) -> tuple[pd.Index, KnownPosts]:
+    """Posts published before as_of: their ids, and their campaign and video flags."""
+    posts = validate_posts(posts)
+    posts = posts.loc[to_micros(posts["published_at"]) < as_of_us]
+    flags = KnownPosts(
+        posts["campaign"].notna().to_numpy(), posts["format"].isin(VIDEO_FORMATS).to_numpy()
+    )
+    return pd.Index(posts["post_id"], name="post_id"), flags
+
+
 def _affinity(
-    interactions: pd.DataFrame,
     recent: EventCodes,
     post_row: np.ndarray,
-    known: pd.DataFrame,
+    known: KnownPosts,
+    values: np.ndarray,
     mid: int,
 ) -> dict[str, np.ndarray]:
     """Campaign and video shares, and video watch time, over interactions with known posts."""
     n = recent.n_followers
     chosen = np.flatnonzero((recent.age <= mid * MICROS_PER_DAY) & (post_row >= 0))
     rows, post = recent.rows[chosen], post_row[chosen]
-    video = known["video"].to_numpy()[post]
+    video = known.video[post]
     watched = np.flatnonzero(video & (recent.types[chosen] == _VIEW))
-    seconds = _values(interactions)[recent.positions[chosen[watched]]]
+    seconds = values[recent.positions[chosen[watched]]]
     timed = ~np.isnan(seconds)
     viewers = rows[watched][timed]
     watch = np.bincount(viewers, weights=seconds[timed], minlength=n)
     on_known = np.bincount(rows, minlength=n)
-    campaign = np.bincount(rows, weights=known["campaign"].to_numpy()[post], minlength=n)
+    campaign = np.bincount(rows, weights=known.campaign[post], minlength=n)
     return {
         f"campaign_share_{mid}d": ratio(campaign, on_known),
         f"video_share_{mid}d": ratio(np.bincount(rows, weights=video, minlength=n), on_known),

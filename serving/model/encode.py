@@ -78,6 +78,15 @@ class InputEncoder:
                 )
         return matrix
 
+    def arrays(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The matrix of feature columns given as arrays, as `frame` encodes them: numbers in
+        any numeric dtype, categoricals as text (NaN or None where missing)."""
+        matrix = np.empty((len(columns[self.columns[0]]), len(self.columns)), dtype=np.float64)
+        for position, (column, codes) in enumerate(zip(self.columns, self.codes, strict=True)):
+            values = columns[column]
+            matrix[:, position] = values if codes is None else _coded(values, codes)
+        return matrix
+
     def rows(self, values: np.ndarray) -> np.ndarray:
         """The matrix of feature values in column order (an object array, one row per record),
         as `frame` encodes them: numbers are anything `float()` reads, missing as NaN."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -82,13 +84,15 @@ def test_platform_is_read_as_the_pipeline_writes_it():
     assert rows.value("a", "platform") == "instagram" and rows.value("a", "is_business") == 1.0
 
 
-def test_repeated_profile_is_an_error_naming_the_row():
-    from serving.requests import events_to_frame, followers_to_score
+def test_request_records_score_followers_with_a_profile_first_and_repeats_are_named():
+    from features.records import record_features
     from serving.schemas import Profile
 
-    events = events_to_frame([Event(follower_id="b", event_type="view", occurred_at="2026-01-01")])
+    events = [Event(follower_id="b", event_type="view", occurred_at="2026-01-01")]
     profiles = [Profile(follower_id="a"), Profile(follower_id="c"), Profile(follower_id="a")]
+    as_of = datetime(2026, 2, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match=r"profiles\[2\]: duplicate follower_id 'a'"):
-        followers_to_score(events, profiles)
-    followers = followers_to_score(events, profiles[:2])
-    assert followers["follower_id"].tolist() == ["a", "c", "b"]
+        record_features(events, profiles, [], as_of, DEFAULT_FEATURE_CONFIG)
+    found = record_features(events, profiles[:2], [], as_of, DEFAULT_FEATURE_CONFIG)
+    assert found.ids == ["a", "c", "b"]
+    assert found.columns["n_view_90d"].tolist() == [0, 0, 1]

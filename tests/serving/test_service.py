@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import numpy as np
@@ -184,7 +185,8 @@ def test_unseen_categories_and_unknown_event_types_still_score(scorer):
         Event(follower_id="new", event_type="click", occurred_at="2026-05-02T10:00:00Z"),
     ]
     profiles = [Profile(follower_id="new", platform="Myspace", country="Atlantis")]
-    reply = scorer.score_events(events=events, profiles=profiles, as_of="2026-05-10")
+    as_of = datetime(2026, 5, 10, tzinfo=UTC)
+    reply = scorer.score_events(events=events, profiles=profiles, as_of=as_of)
     scores = json.loads(reply.body)
     assert len(scores) == 1 and 0 < scores[0]["probability"] < 1
 
