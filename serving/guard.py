@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,6 +201,9 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
+_NAMED = re.compile(r"([A-Za-z_][\w ]*\[\d+\](?:\.\w+)*): ")
+
+
 def _error_of(body: bytes) -> tuple[str, str | None]:
     """BentoML's error bodies (text, {"error"}, or pydantic's {"detail": [...]}) as the text
     and the field at fault."""
@@ -220,7 +224,10 @@ def _error_of(body: bytes) -> tuple[str, str | None]:
         if not field:  # the body as a whole: broken JSON, or not an object
             return f"the body: {message}{more}", None
         return f"{field}: {message}{more}", field
-    return str(payload.get("error") or payload.get("detail") or "bad request"), None
+    error = str(payload.get("error") or payload.get("detail") or "bad request")
+    # Our own checks start their text with the place: "profiles[1]: duplicate follower_id 'a'".
+    named = _NAMED.match(error)
+    return error, named.group(1) if named else None
 
 
 def _location(parts: Any) -> str:

@@ -140,6 +140,12 @@ def test_http_errors_name_the_field_and_empty_lists_are_answered(server):
     bad_time = {"events": [{"follower_id": "a", "event_type": "like", "occurred_at": "soon"}]}
     reply = httpx.post(f"{server}/score_events", json=bad_time, timeout=30)
     assert reply.status_code == 400 and "occurred_at" in reply.text
+    twice = {"events": [], "profiles": [{"follower_id": "a"}, {"follower_id": "a"}]}
+    reply = httpx.post(f"{server}/score_events", json=twice, timeout=30)
+    assert reply.status_code == 400 and reply.json() == {
+        "error": "profiles[1]: duplicate follower_id 'a'",
+        "field": "profiles[1]",
+    }
     unknown = {"followers": [{"follower_id": "a", "n_clicks_7d": 3}]}
     reply = httpx.post(f"{server}/score", json=unknown, timeout=30)
     assert reply.status_code == 400 and "n_clicks_7d" in reply.text
