@@ -157,10 +157,11 @@ def _phrase_rows(
         said: dict[str, float] = {}
         last = -1
         for i in row_candidates:
-            if i != last:
+            # A feature with no weight changes no sum: it is neither said nor merged.
+            if i != last and (weight := row_weights[i]):
                 words = phrase(i, values[i][row])
-                said[words] = said.get(words, 0.0) + row_weights[i]
-                last = i
+                said[words] = said.get(words, 0.0) + weight
+            last = i
         ranked = sorted(said.items(), key=itemgetter(1))
         up.append([words for words, weight in ranked[::-1][:top] if weight > 0])
         down.append([words for words, weight in ranked[:top] if weight < 0])

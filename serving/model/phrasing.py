@@ -31,6 +31,13 @@ class Phrasebook:
         self._said: dict[tuple[int, object], str] = {}
 
     def __call__(self, position: int, value: object) -> str:
+        # Most values were said before: one lookup (a NaN or a NotSent misses it, then below).
+        try:
+            phrase = self._said.get((position, value))
+        except TypeError:  # unhashable, or pd.NA compared with a key
+            phrase = None
+        if phrase is not None:
+            return phrase
         if isinstance(value, NotSent):
             return value.phrase
         key = (position, _key(value))
