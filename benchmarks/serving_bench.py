@@ -83,6 +83,7 @@ def _over_http(port: int, bodies: dict[str, dict], n: int) -> None:
         "POST /noop, 100 followers": (Request.post("/noop", hundred), 100),
         "POST /score, 100 followers": (Request.post("/score", hundred), 100),
         "POST /score, 100, reasons 0": (Request.post("/score", hundred | {"reasons": 0}), 100),
+        "POST /noop_events, 20 events": (Request.post("/noop_events", bodies["events"]), 1),
         "POST /score_events, 20 events": (Request.post("/score_events", bodies["events"]), 1),
     }
     print(f"{'over HTTP, keep-alive':<34} {'p50 ms':>7} {'p99 ms':>7} {'req/s c16':>10} "

@@ -39,13 +39,14 @@ class _NoTracebackFor4xx(logging.Filter):
 
 logging.getLogger("bentoml._internal.server.http_app").addFilter(_NoTracebackFor4xx())
 
-# How the server runs: processes, and requests at once in each (LightGBM frees the GIL while it
-# predicts and explains, so a second thread overlaps one request's trees with another's parsing).
+# How the server runs: processes, and requests at once in each. Scoring is CPU work under the
+# GIL and `leadscore serve` starts a process per core, so one thread each: on 2 cores a second
+# thread per process cost 100-follower bodies 10-25 % of their followers/s (benchmarks/).
 SERVICE_CONFIG: dict[str, object] = {
     "name": "lead_scorer",
     "traffic": {"timeout": TIMEOUT_S},
     "workers": int(os.environ.get("LEADSCORE_WORKERS", "1")),
-    "threads": int(os.environ.get("LEADSCORE_THREADS", "2")),
+    "threads": int(os.environ.get("LEADSCORE_THREADS", "1")),
 }
 
 LeadScorer = bentoml.service(**SERVICE_CONFIG)(api_for(MODEL_TAG))
