@@ -51,6 +51,8 @@ from leadscore.sources import (
 from serving.telemetry import disable_telemetry
 
 if TYPE_CHECKING:
+    from serving.model.bundle import ScoringBundle
+    from serving.model.drift import DriftCounts
     from training.sources.base import SourceSettings
 
 app = typer.Typer(
@@ -299,6 +301,34 @@ def score(
     reasons: Annotated[
         int, typer.Option(min=0, max=10, help="Reasons up and down per follower (0: none).")
     ] = 3,
+    followers: Annotated[
+        Path | None,
+        typer.Option(
+            "--followers",
+            exists=True,
+            dir_okay=False,
+            help="Score only these followers, in this order: a text file of ids, one a line.",
+        ),
+    ] = None,
+    chunk: Annotated[
+        int, typer.Option("--chunk", min=1, help="Followers scored at a time (memory).")
+    ] = 50_000,
+    drift_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--drift-report",
+            dir_okay=False,
+            help="Write the drift of the scored rows from the model's held-out rows (PSI) to "
+            "this JSON file.",
+        ),
+    ] = None,
+    drift_threshold: Annotated[
+        float, typer.Option(min=0.0, help="PSI above which a feature counts as drifted.")
+    ] = 0.2,
+    log_drift: Annotated[
+        bool,
+        typer.Option("--log-drift", help="Log the drift report to MLflow (a monitoring run)."),
+    ] = False,
     column_map: ColumnMap = None,
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
@@ -309,31 +339,93 @@ def score(
     bad_rows: BadRows = "error",
     table: TableFile = None,
 ) -> None:
-    """Score every follower as of a date, or every lead of a table (--table); champion default."""
-    from features.io import write_table
-    from leadscore.show import show_top
-    from serving.batch import score_followers, score_lead_table
-    from serving.model_store import champion_uri, load_registered
-    from serving.scoring import flatten_reasons
+    """Score every follower as of a date, or every lead of a table (--table); champion default.
+
+    Followers are scored --chunk at a time and written as they come; the file appears whole
+    when the run ends, or not at all.
+    """
+    import time
+
+    from features.io import write_json
+    from leadscore.show import progress, show_drift, show_summary, show_top
+    from serving.batch import followers_to_score, score_chunks, score_lead_table, write_scores
+    from serving.model.spec import EventsInput
+    from serving.model_store import champion_uri, load_registered, resolve_version
 
     if table is not None:
         refuse_events_options(ctx)
+        if followers is not None:
+            fail("--followers lists followers to score; a lead table is scored whole")
     mapping, read = event_mapping(ctx), read_options(ctx)
     tracking()
+    started = time.perf_counter()
     try:
-        bundle, version = load_registered(model or champion_uri(model_name))
+        uri = model or champion_uri(model_name)
+        bundle, version = load_registered(uri)
+        drift = _drift_counts(bundle, version) if drift_report or log_drift else None
         if table is not None:
-            scores = score_lead_table(table, bundle, version, reasons, read)
-            title = f"{len(scores):,} leads of {table.name} scored -> {out}"
+            scores = score_lead_table(table, bundle, version, reasons, read, drift)
+            with progress(len(scores), "leads") as done:
+                tally = write_scores([scores], out, top, done)
+            what, title = "leads", f"leads of {table.name} -> {out}"
         else:
-            batch = score_followers(data, as_of, bundle, version, mapping, reasons, read)
-            scores = batch.scores
-            title = f"{len(scores):,} followers scored as of {batch.as_of} -> {out}"
-        # CSV has no lists: the reasons become one "; "-separated text cell each.
-        write_table(flatten_reasons(scores) if out.suffix == ".csv" else scores, out)
+            bundle.spec.expect(EventsInput)  # before reading any data
+            listed = _listed(followers) if followers is not None else None
+            batch = followers_to_score(data, as_of, mapping, read, listed)
+            if batch.not_found:
+                _warn_not_found(batch.not_found, batch.as_of)
+            chunks = score_chunks(batch, bundle, version, reasons, chunk, drift)
+            with progress(len(batch), "followers") as done:
+                tally = write_scores(chunks, out, top, done)
+            what, title = "followers", f"followers as of {batch.as_of} -> {out}"
     except ValueError as error:
         fail(str(error))
-    show_top(scores, top, title)
+    show_summary(tally, what, time.perf_counter() - started)
+    if tally.top is not None and top:
+        show_top(tally.top, top, f"top {min(top, tally.rows)} of {tally.rows:,} {title}")
+    if drift is not None:
+        report = drift.report(drift_threshold).to_dict()
+        if drift_report is not None:
+            write_json(report, drift_report)
+        show_drift(report)
+        if log_drift:
+            from training.monitor import log_drift as log_report
+
+            name, _ = resolve_version(uri)
+            run_id = log_report(report, name, version, str(table or data))
+            console().print(f"drift logged to MLflow: run {run_id}", highlight=False)
+
+
+def _drift_counts(bundle: ScoringBundle, version: str) -> DriftCounts:
+    from serving.model.drift import DriftCounts, Reference
+
+    if not bundle.spec.reference:
+        raise ValueError(
+            f"model version {version} has no reference distribution (it was trained before "
+            "drift reports): retrain it to get one"
+        )
+    return DriftCounts(Reference.from_dict(bundle.spec.reference))
+
+
+def _listed(path: Path) -> list[str]:
+    """Follower ids of a --followers file: one a line; blank lines and a header are skipped."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    ids = [line for line in lines if line]
+    if ids and ids[0] == "follower_id":
+        ids = ids[1:]
+    if not ids:
+        raise ValueError(f"{path}: no follower ids (one a line)")
+    return ids
+
+
+def _warn_not_found(ids: list[str], as_of: object) -> None:
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    console(stderr=True).print(
+        f"[yellow]warning:[/] {len(ids):,} listed followers not scored (not in the data, not "
+        f"following yet or already converted as of {as_of}): {escape(shown)}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 for command in (serve, ui, promote, rollback):

@@ -7,7 +7,10 @@ import logging
 import os
 import sys
 import textwrap
+import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -19,9 +22,14 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from serving.batch import ScoreTally
     from training.inspect import Inspection
     from training.run import RunResult
     from training.tune import TuneResult
+
+logger = logging.getLogger("leadscore")
+# Drifted features listed on screen, worst first; the JSON report has them all.
+DRIFT_SHOWN = 12
 
 SHOWN: dict[str, str] = {
     "roc_auc": "ROC AUC",
@@ -230,3 +238,65 @@ def show_top(scores: pd.DataFrame, top: int, title: str, out: Console | None = N
             str(row[key]), f"{row['probability']:.3f}", str(row["score"]), row["tier"], why
         )
     (out or console()).print(table)
+
+
+@contextmanager
+def progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
+    """A bar with the rate on a terminal's standard error, one log line per step elsewhere;
+    yields the function that counts `n` more done."""
+    stream = console(stderr=True)
+    started = time.perf_counter()
+    done = 0
+    if not stream.is_terminal:
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            logger.info("%s/%s %s (%s/s)", f"{done:,}", f"{total:,}", what, f"{rate:,.0f}")
+
+        yield advance
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=stream, transient=True) as bar:
+        task = bar.add_task(what, total=total, rate="-")
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=n, rate=f"{rate:,.0f}")
+
+        yield advance
+
+
+def show_summary(tally: ScoreTally, what: str, seconds: float, out: Console | None = None) -> None:
+    """One line of what was scored: how many, how fast, per tier, mean probability, leads."""
+    tiers = " · ".join(f"{tier} {tally.tiers.get(tier, 0):,}" for tier in "ABCD")
+    rate = tally.rows / max(seconds, 1e-9)
+    (out or console()).print(
+        f"{tally.rows:,} {what} scored in {seconds:.1f} s ({rate:,.0f}/s); tiers {tiers}; "
+        f"mean probability {tally.mean_probability:.4f}; expected leads "
+        f"{tally.expected_leads:,.1f}",
+        highlight=False,
+    )
+
+
+def show_drift(report: dict[str, Any], out: Console | None = None) -> None:
+    """The score's PSI and the drifted features, worst first."""
+    out = out or console()
+    threshold = report["threshold"]
+    drifted = report["drifted"]
+    verdict = f"{len(drifted)} of {len(report['features'])} features drifted"
+    out.print(
+        f"drift (PSI against the model's held-out rows, threshold {threshold}): score "
+        f"{report['score_psi']:.3f}; {verdict}",
+        highlight=False,
+    )
+    for name in drifted[:DRIFT_SHOWN]:
+        out.print(f"  {name}: {report['features'][name]:.3f}", highlight=False)
+    if len(drifted) > DRIFT_SHOWN:
+        out.print(f"  ... and {len(drifted) - DRIFT_SHOWN} more", highlight=False)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from serving.model.bundle import ScoringBundle
+from serving.model.drift import DriftCounts
 from serving.model.phrasing import Phrasebook
 from serving.model.scores import score_from_probability, tier_from_score
 
@@ -95,12 +96,17 @@ def score_frame(
     bundle: ScoringBundle,
     model_version: str,
     reasons: int = DEFAULT_REASONS,
+    drift: DriftCounts | None = None,
 ) -> Scores:
-    """Scores of the rows of prepared `features` (indexed by the id), in the same order."""
+    """Scores of the rows of prepared `features` (indexed by the id), in the same order;
+    `drift`, if given, counts the rows as the model read them."""
     matrix = bundle.model_input(features)
     values = [features[column].to_numpy() for column in bundle.spec.feature_columns]
     ids = features.index.astype("str").tolist()
-    return score_rows(ids, values, matrix, bundle, model_version, reasons)
+    scores = score_rows(ids, values, matrix, bundle, model_version, reasons)
+    if drift is not None:
+        drift.add(matrix, scores.probability)
+    return scores
 
 
 def score_features(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serving.model.bundle import ScoringBundle, load_bundle
+from serving.model.drift import Reference
 from serving.model.encode import CategoryLevels, to_model_input
 from serving.model.scores import make_score_cutoffs
 from serving.model.spec import ModelSpec
@@ -126,15 +127,18 @@ def fit_final(config: RunConfig, source: Source) -> Fitted:
 
 def make_spec(source: Source, fitted: Fitted, metrics: dict[str, float]) -> ModelSpec:
     """The spec the registered model carries: columns, levels, cut-offs, the source's part."""
+    held_out = fitted.scored[source.cutoff_period]
     return ModelSpec(
         feature_version=source.feature_version,
         feature_columns=list(source.columns),
         categorical_levels=fitted.levels,
-        score_cutoffs=make_score_cutoffs(fitted.scored[source.cutoff_period].probabilities),
+        score_cutoffs=make_score_cutoffs(held_out.probabilities),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         inputs=source.spec_part(fitted.levels),
         calibration=fitted.calibration,
         metrics=metrics,
+        # What drift reports compare scored rows with: the same held-out rows as the cut-offs.
+        reference=Reference.of(held_out.matrix, held_out.probabilities, source.columns).to_dict(),
     )
 
 

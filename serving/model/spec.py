@@ -124,6 +124,9 @@ class ModelSpec:
     # Maps the raw probability to a calibrated one (serving.model.calibration); empty: none.
     calibration: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    # The held-out rows' distribution in bins, per model column and of the probability
+    # (serving.model.drift.Reference); empty for models trained before drift reports.
+    reference: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:

@@ -47,9 +47,8 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch) -> None:
     table = pd.DataFrame({"id": [1, 2]})
     write_table(table, tmp_path / "scores.csv")
 
-    def broken(self, path, **_) -> None:
-        with open(path, "w") as handle:
-            handle.write("half")
+    def broken(self, handle, **_) -> None:
+        handle.write("half")  # the writer's open file
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
@@ -58,6 +57,7 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path, monkeypatch) -> None:
     assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]
     monkeypatch.undo()
     assert read_table(tmp_path / "scores.csv")["id"].tolist() == [1, 2]
+    _chunks_are_one_table(tmp_path)
     with pytest.raises(ValueError, match="must end in .csv or .parquet"):
         write_table(table, tmp_path / "scores.txt")
 
@@ -254,3 +254,27 @@ def test_report_of_a_plain_file_is_exact(tmp_path) -> None:
     path = tmp_path / "events.csv"
     path.write_text("user,item,kind,day\n" + LOG)
     assert read_table_report(path)[1] == ReadReport(("events.csv",), 3, ",", ".", "utf-8")
+
+
+def _chunks_are_one_table(tmp_path) -> None:
+    from features.io import TableWriter
+
+    chunks = [
+        pd.DataFrame({"id": ["a"], "reasons": [[]]}),
+        pd.DataFrame({"id": ["b", "c"], "reasons": [["x"], []]}),
+    ]
+    for name in ("chunks.csv", "chunks.parquet"):
+        with TableWriter(tmp_path / name) as writer:
+            for chunk in chunks:
+                writer.write(chunk)
+        assert writer.rows == 3
+        assert read_table(tmp_path / name)["id"].tolist() == ["a", "b", "c"]
+    assert pd.read_parquet(tmp_path / "chunks.parquet")["reasons"].map(list).tolist() == [
+        [],
+        ["x"],
+        [],
+    ]
+    with pytest.raises(KeyboardInterrupt), TableWriter(tmp_path / "cut.parquet") as writer:
+        writer.write(chunks[0])
+        raise KeyboardInterrupt
+    assert not any(path.name.startswith((".cut", "cut")) for path in tmp_path.iterdir())
