@@ -380,6 +380,9 @@ def score(
             what, title = "followers", f"followers as of {batch.as_of} -> {out}"
     except ValueError as error:
         fail(str(error))
+    except KeyboardInterrupt:
+        console(stderr=True).print(f"interrupted: {out} was not written", highlight=False)
+        raise typer.Exit(130) from None
     show_summary(tally, what, time.perf_counter() - started)
     if tally.top is not None and top:
         show_top(tally.top, top, f"top {min(top, tally.rows)} of {tally.rows:,} {title}")
