@@ -16,6 +16,7 @@ from leadscore.options import (
     BadRows,
     ColumnMap,
     ConversionEvent,
+    DaskAddress,
     DataDir,
     Delimiter,
     Encoding,
@@ -158,9 +159,11 @@ def features(
             "reads its own (leadscore inspect and /model say which).",
         ),
     ] = None,
+    dask: DaskAddress = None,
 ) -> None:
     """Write the point-in-time feature table of every follower as of a date."""
     from features.build import build_follower_features
+    from features.cluster import cluster_features, dask_client
     from features.events.load import load_tables
     from features.io import write_table
     from features.labels import select_snapshot_followers
@@ -170,7 +173,12 @@ def features(
     try:
         tables = load_tables(data, mapping, read)
         followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
-        table = build_follower_features(tables.interactions, followers, as_of, tables.posts, config)
+        inputs = (tables.interactions, followers, as_of, tables.posts, config)
+        if dask is None:
+            table = build_follower_features(*inputs)
+        else:
+            with dask_client(dask) as client:
+                table = cluster_features(client, *inputs)
         write_table(table.reset_index(), out)
     except ValueError as error:
         fail(str(error))
@@ -329,6 +337,7 @@ def score(
         bool,
         typer.Option("--log-drift", help="Log the drift report to MLflow (a monitoring run)."),
     ] = False,
+    dask: DaskAddress = None,
     column_map: ColumnMap = None,
     event_map: EventMap = None,
     conversion_event: ConversionEvent = None,
@@ -345,17 +354,25 @@ def score(
     when the run ends, or not at all.
     """
     import time
+    from contextlib import ExitStack
 
+    from features.cluster import dask_client
     from features.io import write_json
     from leadscore.show import progress, show_drift, show_summary, show_top
-    from serving.batch import followers_to_score, score_chunks, score_lead_table, write_scores
+    from serving.batch import (
+        cluster_score_chunks,
+        followers_to_score,
+        score_chunks,
+        score_lead_table,
+        write_scores,
+    )
     from serving.model.spec import EventsInput
     from serving.model_store import champion_uri, load_registered, resolve_version
 
     if table is not None:
         refuse_events_options(ctx)
-        if followers is not None:
-            fail("--followers lists followers to score; a lead table is scored whole")
+        if followers is not None or dask is not None:
+            fail("--followers and --dask are for followers; a lead table is scored whole here")
     mapping, read = event_mapping(ctx), read_options(ctx)
     tracking()
     started = time.perf_counter()
@@ -374,9 +391,15 @@ def score(
             batch = followers_to_score(data, as_of, mapping, read, listed)
             if batch.not_found:
                 _warn_not_found(batch.not_found, batch.as_of)
-            chunks = score_chunks(batch, bundle, version, reasons, chunk, drift)
-            with progress(len(batch), "followers") as done:
-                tally = write_scores(chunks, out, top, done)
+            with ExitStack() as stack:
+                if dask is None:
+                    chunks = score_chunks(batch, bundle, version, reasons, chunk, drift)
+                else:
+                    client = stack.enter_context(dask_client(dask))
+                    chunks = cluster_score_chunks(client, batch, bundle, version, reasons, chunk,
+                                                  drift)  # fmt: skip
+                with progress(len(batch), "followers") as done:
+                    tally = write_scores(chunks, out, top, done)
             what, title = "followers", f"followers as of {batch.as_of} -> {out}"
     except ValueError as error:
         fail(str(error))

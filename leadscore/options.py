@@ -217,3 +217,13 @@ def delimiter_char(text: str | None) -> str | None:
 def columns(text: str | None) -> tuple[str, ...]:
     """`"a, b,c"` as `("a", "b", "c")`."""
     return tuple(column.strip() for column in (text or "").split(",") if column.strip())
+
+
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help='Spread the work over Dask: "local" (a cluster of this machine\'s cores on '
+        "127.0.0.1) or a scheduler's address (tcp://host:8786). Data is read here.",
+    ),
+]

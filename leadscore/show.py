@@ -56,7 +56,7 @@ def quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
-    for name in ("mlflow", "bentoml", "alembic", "optuna"):
+    for name in ("mlflow", "bentoml", "alembic", "optuna", "distributed"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features.build import build_follower_features, to_utc_timestamp
+from features.cluster import Part, in_followers_order, parts_for, run_parts, split_by_follower
 from features.events.load import Tables, load_tables
 from features.events.mapping import EventLogMapping
 from features.events.span import without_strays
@@ -19,9 +21,12 @@ from features.kernels.ids import lookup_codes
 from features.labels import select_snapshot_followers
 from features.schema import ENTITY_KEY, FeatureConfig
 from serving.model.bundle import ScoringBundle
-from serving.model.drift import DriftCounts
+from serving.model.drift import DriftCounts, Reference
 from serving.model.spec import EventsInput, TableInput
 from serving.scoring import DEFAULT_REASONS, flatten_reasons, score_frame
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +123,47 @@ def score_chunks(
     config = bundle.spec.expect(EventsInput).features
     for features in batch.feature_chunks(config, size):
         yield score_frame(features, bundle, model_version, reasons, drift).frame()
+
+
+def cluster_score_chunks(
+    client: Client,
+    batch: FollowerBatch,
+    bundle: ScoringBundle,
+    model_version: str,
+    reasons: int = DEFAULT_REASONS,
+    size: int = CHUNK_FOLLOWERS,
+    drift: DriftCounts | None = None,
+) -> Iterator[pd.DataFrame]:
+    """`score_chunks` on a Dask cluster: followers split by a hash of their id, each part's
+    features and scores made on a worker with the same code, the same rows in the same order."""
+    config = bundle.spec.expect(EventsInput).features
+    parts = split_by_follower(batch.tables.interactions, batch.followers, parts_for(client))
+    logger.info("scoring %s followers in %d parts on Dask", f"{len(batch):,}", len(parts))
+    reference = None if drift is None else drift.reference
+    shared = (batch.as_of, batch.tables.posts, config, bundle, model_version, reasons, reference)
+    results = run_parts(client, _score_part, parts, *shared)
+    scores = in_followers_order([frame for frame, _ in results], parts).reset_index(drop=True)
+    if drift is not None:
+        for _, counted in results:
+            drift.merge(counted)
+    for start in range(0, max(len(scores), 1), size):
+        yield scores.iloc[start : start + size].reset_index(drop=True)
+
+
+def _score_part(
+    part: Part,
+    as_of: pd.Timestamp,
+    posts: pd.DataFrame | None,
+    config: FeatureConfig,
+    bundle: ScoringBundle,
+    model_version: str,
+    reasons: int,
+    reference: Reference | None,
+) -> tuple[pd.DataFrame, DriftCounts | None]:
+    """One part's scores (and drift counts) on a worker."""
+    features = build_follower_features(part.events, part.followers, as_of, posts, config)
+    drift = None if reference is None else DriftCounts(reference)
+    return score_frame(features, bundle, model_version, reasons, drift).frame(), drift
 
 
 def score_followers(

@@ -48,7 +48,8 @@ class Scores:
                 self.key: pd.Series(self.ids, dtype="str"),
                 "probability": self.probability,
                 "score": self.score,
-                "tier": self.tier,
+                # Text dtypes said outright: a Dask worker may infer other defaults.
+                "tier": pd.Series(self.tier, dtype="str"),
                 "reasons_up": self.reasons_up,
                 "reasons_down": self.reasons_down,
                 "model_version": self.model_version,

@@ -271,3 +271,12 @@ def fast_run(monkeypatch: pytest.MonkeyPatch, **settings) -> None:
         return real(source, **(fast | settings | given))
 
     monkeypatch.setattr(training.config, "RunConfig", make)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real two-worker Dask LocalCluster on 127.0.0.1 (`--dask local`), stopped after."""
+    from features.cluster import LOCAL, dask_client
+
+    with dask_client(LOCAL) as client:
+        yield client

@@ -94,6 +94,14 @@ class DriftCounts:
             self.counts[name] = self.counts[name] + chunk if name in self.counts else chunk
         self.rows += len(matrix)
 
+    def merge(self, other: DriftCounts | None) -> None:
+        """Add the counts of rows counted elsewhere (another part of the same scoring)."""
+        if other is None:
+            return
+        for name, counts in other.counts.items():
+            self.counts[name] = self.counts[name] + counts if name in self.counts else counts
+        self.rows += other.rows
+
     def report(self, threshold: float = THRESHOLD) -> DriftReport:
         """The PSI of every column and of the score against the reference."""
         reference = {name: np.asarray(c) for name, c in self.reference.counts.items()}

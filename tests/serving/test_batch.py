@@ -201,3 +201,23 @@ def test_a_stray_event_long_before_is_left_out_as_training_leaves_it(
     # A click 21 months before the rest would be b's last click and first event otherwise.
     assert seen[0]["occurred_at"].min() > pd.Timestamp("2025-01-01", tz="UTC")
     assert len(seen[0]) == len(many)
+
+
+def test_chunks_and_a_cluster_score_like_one_pass_with_the_same_drift(
+    dask_cluster, folder, events_bundle
+):
+    from serving.batch import cluster_score_chunks, followers_to_score, score_chunks
+    from serving.model.drift import DriftCounts, Reference
+
+    batch = followers_to_score(folder, "2026-03-01")
+    whole = score_followers(folder, "2026-03-01", events_bundle, "4").scores
+    (features,) = batch.feature_chunks(DEFAULT_FEATURE_CONFIG, len(batch))
+    matrix = events_bundle.model_input(features)
+    reference = Reference.of(matrix, events_bundle.predict_input(matrix), features.columns)
+    counted = {"chunks": DriftCounts(reference), "cluster": DriftCounts(reference)}
+    chunked = pd.concat(score_chunks(batch, events_bundle, "4", 3, 1, counted["chunks"]))
+    spread = cluster_score_chunks(dask_cluster, batch, events_bundle, "4", 3, 1, counted["cluster"])
+    for scores in (chunked, pd.concat(spread)):
+        pd.testing.assert_frame_equal(scores.reset_index(drop=True), whole, check_exact=True)
+    assert counted["chunks"].report() == counted["cluster"].report()
+    assert counted["chunks"].rows == len(whole) == 2  # one follower a chunk
