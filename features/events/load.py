@@ -175,6 +175,19 @@ def _optional_ids(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
+def id_codes(ids: pd.Series) -> pd.Series:
+    """Text ids as a categorical: an int32 code per event and each id's text once.
+
+    Events hold ids this way from validation on: dropping repeats and looking followers up
+    then move integers, not text (a few bytes an event instead of a string each).
+    """
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        return ids
+    codes, distinct = pd.factorize(ids)
+    categories = pd.Index(distinct, dtype="str")
+    return pd.Series(pd.Categorical.from_codes(codes, categories), index=ids.index, name=ids.name)
+
+
 def fold(text: str) -> str:
     """Text as it is compared: without surrounding whitespace, in lower case.
 
@@ -219,12 +232,15 @@ def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
     require_columns(interactions, INTERACTIONS_REQUIRED, "interactions")
     _require_values(interactions, INTERACTIONS_REQUIRED, "interactions")
     events = _add_optional(interactions.reset_index(drop=True), INTERACTIONS_OPTIONAL)
+    # Only the contract's columns go on: other columns of an export (an event_id, a device)
+    # would be carried through every copy and read by nothing.
+    events = events[[*INTERACTIONS_REQUIRED, *INTERACTIONS_OPTIONAL]]
     value = pd.to_numeric(events["value"], errors="coerce").astype("float64")
     events = events.assign(
-        follower_id=_ids(events["follower_id"]),
+        follower_id=id_codes(_ids(events["follower_id"])),
         event_type=_event_types(events["event_type"]),
         occurred_at=parse_utc(events["occurred_at"], "occurred_at", "interactions"),
-        post_id=_optional_ids(events["post_id"]),
+        post_id=id_codes(_optional_ids(events["post_id"])),
         value=value,
     )
     repeated = repeated_rows(events, DUPLICATE_KEY)

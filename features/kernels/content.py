@@ -48,8 +48,12 @@ def content_columns(
     post_row = np.full(codes.size, -1, dtype=np.int64)
     if holders.size:
         # Look up each distinct post once, not once per event.
-        ids = interactions["post_id"].iloc[recent.positions[np.maximum(holders, 0)]]
-        post_row = np.where(codes >= 0, lookup_codes(ids, known_ids)[codes], -1)
+        post_ids = interactions["post_id"]
+        if isinstance(post_ids.dtype, pd.CategoricalDtype):
+            distinct = pd.Series(post_ids.cat.categories)  # the codes number these
+        else:
+            distinct = post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
+        post_row = np.where(codes >= 0, lookup_codes(distinct, known_ids)[codes], -1)
     return content_kernel(
         recent, codes, holders.size, (known, post_row), _values(interactions), config
     )

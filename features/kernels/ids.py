@@ -154,6 +154,11 @@ def _pack_chunk(strings: pa.LargeStringArray) -> PackedIds | None:
 
 def lookup_codes(values: pd.Series, vocabulary: pd.Index) -> np.ndarray:
     """Position of each value in `vocabulary` (unique ids), -1 if absent or missing."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Each distinct id looked up once, then spread over the rows by their codes.
+        found = lookup_codes(pd.Series(values.cat.categories), vocabulary)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, np.append(found, -1)[codes], -1).astype(np.int64)
     packed, table = pack_ids(values), pack_ids(vocabulary)
     if packed is not None and table is not None and not table.missing.any():
         exact = packed.short and table.short
@@ -180,6 +185,10 @@ def factorize_ids(values: pd.Series, positions: np.ndarray) -> tuple[np.ndarray,
         One code per position (-1 for a missing id), and for each code an index into
         `positions` where that id is found (-1 for a code nobody holds).
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Already numbered: one code per distinct id.
+        codes = values.cat.codes.to_numpy()[positions].astype(np.int64)
+        return codes, _holders(codes, len(values.cat.categories))
     packed = pack_ids(values)
     if packed is not None:
         # Packing everything then taking is faster than gathering the texts at `positions`.

@@ -154,7 +154,9 @@ def test_exact_duplicate_events_are_dropped_after_normalising(caplog):
         validated = validate_interactions(events)
     # Rows 1 and 4 repeat rows 0 and 3 once normalised; another post or value is another event.
     assert list(validated.index) == [0, 1, 2, 3]
-    assert validated["post_id"].fillna("-").tolist() == ["p1", "p2", "-", "p1"]
+    assert validated["post_id"].astype("str").fillna("-").tolist() == ["p1", "p2", "-", "p1"]
+    # Ids are held as codes with each text once (the lean form the kernels read).
+    assert validated["follower_id"].cat.categories.tolist() == ["a", "7"]
     assert validated["value"].fillna(0).tolist() == [0.0, 0.0, 3.0, 1.0]
     assert "2 exact duplicate events dropped" in caplog.text
 
