@@ -350,8 +350,7 @@ def score(
 ) -> None:
     """Score every follower as of a date, or every lead of a table (--table); champion default.
 
-    Followers are scored --chunk at a time and written as they come; the file appears whole
-    when the run ends, or not at all.
+    Written --chunk followers at a time: the file appears whole when the run ends, or not at all.
     """
     import time
     from contextlib import ExitStack

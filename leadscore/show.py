@@ -278,10 +278,12 @@ def show_summary(tally: ScoreTally, what: str, seconds: float, out: Console | No
     tiers = " · ".join(f"{tier} {tally.tiers.get(tier, 0):,}" for tier in "ABCD")
     rate = tally.rows / max(seconds, 1e-9)
     (out or console()).print(
-        f"{tally.rows:,} {what} scored in {seconds:.1f} s ({rate:,.0f}/s); tiers {tiers}; "
+        f"{tally.rows:,} {what} scored in {seconds:.1f} s, reading included ({rate:,.0f}/s); "
+        f"tiers {tiers}; "
         f"mean probability {tally.mean_probability:.4f}; expected leads "
         f"{tally.expected_leads:,.1f}",
         highlight=False,
+        soft_wrap=True,  # one line in a log; a terminal wraps it itself
     )
 
 
@@ -295,6 +297,7 @@ def show_drift(report: dict[str, Any], out: Console | None = None) -> None:
         f"drift (PSI against the model's held-out rows, threshold {threshold}): score "
         f"{report['score_psi']:.3f}; {verdict}",
         highlight=False,
+        soft_wrap=True,
     )
     for name in drifted[:DRIFT_SHOWN]:
         out.print(f"  {name}: {report['features'][name]:.3f}", highlight=False)
