@@ -75,7 +75,8 @@ def split_by_follower(events: pd.DataFrame, followers: pd.DataFrame, n: int) -> 
     each follower's sums add up in the same order as on one machine)."""
     part = follower_parts(followers[ENTITY_KEY], n)
     owner = lookup_codes(events[ENTITY_KEY], pd.Index(followers[ENTITY_KEY].astype("str")))
-    event_part = np.where(owner >= 0, part[np.maximum(owner, 0)], -1)
+    # Events of followers not in the table (or of none, when it is empty) go nowhere.
+    event_part = np.where(owner >= 0, np.append(part, -1)[owner], -1)
     parts = []
     for number in range(n):
         rows = np.flatnonzero(part == number)

@@ -250,6 +250,7 @@ class TableWriter:
         self._tmp: str | None = None
         self._parquet: pq.ParquetWriter | None = None
         self._csv: IO[str] | None = None
+        self._empty: pd.DataFrame | None = None
 
     def __enter__(self) -> TableWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -259,12 +260,16 @@ class TableWriter:
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Append a chunk of rows."""
+        """Append a chunk of rows (an empty chunk only matters if no other comes)."""
         assert self._tmp is not None, "use TableWriter in a with block"
+        if frame.empty:
+            self._empty = frame if self._empty is None else self._empty
+            return
         if self.out.suffix == ".csv":
+            header = self._csv is None
             if self._csv is None:
                 self._csv = open(self._tmp, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            frame.to_csv(self._csv, index=False, header=self.rows == 0)
+            frame.to_csv(self._csv, index=False, header=header)
         else:
             table = _arrow_table(frame, None if self._parquet is None else self._parquet.schema)
             if self._parquet is None:
@@ -279,8 +284,13 @@ class TableWriter:
                 self._csv.close()
             if self._parquet is not None:
                 self._parquet.close()
-            elif kind is None and self.out.suffix == ".parquet":
-                pd.DataFrame().to_parquet(self._tmp)  # nothing written: an empty table
+            elif kind is None and self._csv is None:
+                # No rows: the table's columns alone (those of an empty chunk, if one came).
+                empty = pd.DataFrame() if self._empty is None else self._empty
+                if self.out.suffix == ".csv":
+                    empty.to_csv(self._tmp, index=False)
+                else:
+                    pq.write_table(_arrow_table(empty, None), self._tmp)
             if kind is None:
                 os.replace(self._tmp, self.out)
         finally:

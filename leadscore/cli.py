@@ -377,6 +377,7 @@ def score(
     started = time.perf_counter()
     try:
         uri = model or champion_uri(model_name)
+        name, _ = resolve_version(uri)
         bundle, version = load_registered(uri)
         drift = _drift_counts(bundle, version) if drift_report or log_drift else None
         if table is not None:
@@ -416,7 +417,6 @@ def score(
         if log_drift:
             from training.monitor import log_drift as log_report
 
-            name, _ = resolve_version(uri)
             run_id = log_report(report, name, version, str(table or data))
             console().print(f"drift logged to MLflow: run {run_id}", highlight=False)
 

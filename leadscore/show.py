@@ -300,6 +300,7 @@ def show_drift(report: dict[str, Any], out: Console | None = None) -> None:
         soft_wrap=True,
     )
     for name in drifted[:DRIFT_SHOWN]:
-        out.print(f"  {name}: {report['features'][name]:.3f}", highlight=False)
+        # A lead table's columns are any text: "[" must not read as markup.
+        out.print(f"  {escape(name)}: {report['features'][name]:.3f}", highlight=False)
     if len(drifted) > DRIFT_SHOWN:
         out.print(f"  ... and {len(drifted) - DRIFT_SHOWN} more", highlight=False)

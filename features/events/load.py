@@ -318,8 +318,9 @@ def _numeric(values: pd.Series, column: str) -> pd.Series:
     return numbers
 
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
+# As pydantic reads a request's yes/no, so a file and a request agree.
+_TRUE = {"true", "1", "yes", "y", "t", "on"}
+_FALSE = {"false", "0", "no", "n", "f", "off"}
 
 
 def flag(text: str) -> float:

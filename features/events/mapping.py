@@ -286,6 +286,8 @@ def derive_followers(
     if conversions is not None:
         seen.append(conversions[[ENTITY_KEY, "converted_at"]].set_axis(seen[0].columns, axis=1))
     first = pd.concat(seen, ignore_index=True).groupby(ENTITY_KEY)["occurred_at"].min()
+    # In id order, whether the ids came as text or as codes (which group by first appearance).
+    first = first.set_axis(first.index.astype("str")).sort_index()
     logger.info(
         "%s followers derived from the events (followed_at = first seen)", f"{len(first):,}"
     )

@@ -37,3 +37,8 @@ def test_the_cluster_builds_the_frame_one_machine_builds(dask_cluster, audience_
     spread = cluster_features(dask_cluster, *inputs, DEFAULT_FEATURE_CONFIG)
     pd.testing.assert_frame_equal(spread, alone, check_exact=True)
     assert len(dask_cluster.scheduler_info()["workers"]) >= 1
+
+
+def test_no_followers_is_empty_parts(interactions, followers):
+    parts = split_by_follower(interactions, followers.iloc[:0], 3)
+    assert [len(part.events) for part in parts] == [0, 0, 0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import logging
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -278,3 +279,17 @@ def _chunks_are_one_table(tmp_path) -> None:
         writer.write(chunks[0])
         raise KeyboardInterrupt
     assert not any(path.name.startswith((".cut", "cut")) for path in tmp_path.iterdir())
+
+
+def test_empty_chunks_write_one_header_and_an_empty_run_its_columns(tmp_path) -> None:
+    from features.io import TableWriter
+
+    empty, full = pd.DataFrame({"id": pd.Series([], dtype="str")}), pd.DataFrame({"id": ["a"]})
+    for name in ("one.csv", "one.parquet"):
+        with TableWriter(tmp_path / name) as writer:
+            for chunk in (empty, full, empty, full):
+                writer.write(chunk)
+        assert read_table(tmp_path / name)["id"].tolist() == ["a", "a"]
+        with TableWriter(tmp_path / f"none{Path(name).suffix}") as writer:
+            writer.write(empty)
+        assert list(read_table(tmp_path / f"none{Path(name).suffix}").columns) == ["id"]

@@ -234,3 +234,19 @@ def test_standard_folder_without_mapping_reads_epoch_times_and_derives_followers
         pd.Timestamp("2026-01-01 00:01", tz="UTC"),
     ]
     assert tables.conversions is None
+
+
+def test_derived_followers_are_in_id_order_with_or_without_conversions():
+    from features.events.load import validate_interactions
+    from features.events.mapping import derive_followers
+
+    events = validate_interactions(
+        pd.DataFrame(
+            {
+                "follower_id": ["z", "a", "m"],
+                "event_type": "view",
+                "occurred_at": ["2026-01-03", "2026-01-01", "2026-01-02"],
+            }
+        )  # fmt: skip
+    )
+    assert derive_followers(events)["follower_id"].tolist() == ["a", "m", "z"]
