@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -129,12 +130,15 @@ def read_table(path: Path | str, options: ReadOptions = DEFAULT_READ) -> pd.Data
 
 
 def read_table_report(
-    path: Path | str, options: ReadOptions = DEFAULT_READ
+    path: Path | str, options: ReadOptions = DEFAULT_READ, only: Collection[str] | None = None
 ) -> tuple[pd.DataFrame, ReadReport]:
-    """`read_table`, and what reading found (files, layout, malformed rows skipped)."""
+    """`read_table`, and what reading found (files, layout, malformed rows skipped).
+
+    `only`: Parquet is read without its other columns (text reads every column anyway).
+    """
     path = Path(path)
     if path.is_dir():
-        return _read_folder(path, options)
+        return _read_folder(path, options, only)
     kind = table_format(path)
     if kind is None:
         raise ValueError(
@@ -144,12 +148,19 @@ def read_table_report(
     if not path.exists():
         raise ValueError(f"{path} does not exist")
     if kind == "parquet":
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(path, columns=_wanted(pq.read_schema(path).names, only))
         return frame, ReadReport((path.name,), len(frame))
     return _read_text([path], [path.name], options)
 
 
-def _read_folder(folder: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadReport]:
+def _wanted(names: Sequence[str], only: Collection[str] | None) -> list[str] | None:
+    """The columns to read of those a file has: all (None), or those in `only`."""
+    return None if only is None else [name for name in names if name in only]
+
+
+def _read_folder(
+    folder: Path, options: ReadOptions, only: Collection[str] | None = None
+) -> tuple[pd.DataFrame, ReadReport]:
     """The parts of one table, all Parquet or all text, in name order; hidden files ignored."""
     parts = sorted(
         path
@@ -159,7 +170,7 @@ def _read_folder(folder: Path, options: ReadOptions) -> tuple[pd.DataFrame, Read
     kinds = {table_format(path) for path in parts}
     names = [f"{folder.name}/{path.relative_to(folder).as_posix()}" for path in parts]
     if kinds == {"parquet"}:
-        return _read_parquet_parts(folder, parts, names)
+        return _read_parquet_parts(folder, parts, names, only)
     if kinds == {"text"}:
         return _read_text(parts, names, options)
     if not parts:
@@ -171,7 +182,7 @@ def _read_folder(folder: Path, options: ReadOptions) -> tuple[pd.DataFrame, Read
 
 
 def _read_parquet_parts(
-    folder: Path, parts: list[Path], names: list[str]
+    folder: Path, parts: list[Path], names: list[str], only: Collection[str] | None = None
 ) -> tuple[pd.DataFrame, ReadReport]:
     """Parquet parts as one table; hive-style folders (day=2026-01-01/) add their column."""
     try:
@@ -190,7 +201,7 @@ def _read_parquet_parts(
                     f"({', '.join(first)}); every part needs the same columns"
                 )
             first = first or columns
-        frame = dataset.to_table().to_pandas()
+        frame = dataset.to_table(columns=_wanted(dataset.schema.names, only)).to_pandas()
     except pa.ArrowException as error:
         raise ValueError(f"{folder}: {str(error).splitlines()[0]}") from None
     return frame, ReadReport(tuple(names), len(frame))

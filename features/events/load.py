@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 from features.events.dedupe import repeated_rows
 from features.events.mapping import (
+    CONTRACT_COLUMNS,
     EventLogMapping,
     derive_followers,
     first_conversions,
@@ -61,18 +62,23 @@ def find_table(data_dir: Path, name: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def read_tables(data: Path, options: ReadOptions = DEFAULT_READ) -> dict[str, pd.DataFrame | None]:
-    """Raw tables by name: a folder's tables, or one events file as the interactions."""
-    return read_tables_report(data, options)[0]
+def read_tables(
+    data: Path, options: ReadOptions = DEFAULT_READ, only: Collection[str] | None = None
+) -> dict[str, pd.DataFrame | None]:
+    """Raw tables by name: a folder's tables, or one events file as the interactions.
+
+    `only`: Parquet tables are read without their other columns.
+    """
+    return read_tables_report(data, options, only)[0]
 
 
 def read_tables_report(
-    data: Path, options: ReadOptions = DEFAULT_READ
+    data: Path, options: ReadOptions = DEFAULT_READ, only: Collection[str] | None = None
 ) -> tuple[dict[str, pd.DataFrame | None], dict[str, ReadReport]]:
     """`read_tables`, and what reading each table found (only the tables present)."""
     data = Path(data)
     if data.is_file():
-        events, report = read_table_report(data, options)
+        events, report = read_table_report(data, options, only)
         return dict.fromkeys(TABLE_NAMES) | {"interactions": events}, {"interactions": report}
     if not data.is_dir():
         raise ValueError(f"data {data} does not exist (give a folder or a .csv/.parquet file)")
@@ -90,7 +96,7 @@ def read_tables_report(
             f"{data}: --columns names the columns of one table, but this folder has "
             f"{', '.join(found)}; give --data the events file itself"
         )
-    read = {name: read_table_report(path, options) for name, path in found.items()}
+    read = {name: read_table_report(path, options, only) for name, path in found.items()}
     raw = dict.fromkeys(TABLE_NAMES) | {name: frame for name, (frame, _) in read.items()}
     return raw, {name: report for name, (_, report) in read.items()}
 
@@ -107,7 +113,10 @@ def load_tables(
             followers table, followers are derived from the events (see features.events.mapping).
         options: how text files are read (headerless columns, delimiter, encoding, bad rows).
     """
-    return tables_from_raw(read_tables(Path(data), options), mapping)
+    # Tables in our own columns are read without the others (an export's event ids, devices:
+    # nothing reads them). A mapped log is read whole, so its errors can list every column.
+    only = CONTRACT_COLUMNS if mapping is None or not mapping.columns else None
+    return tables_from_raw(read_tables(Path(data), options, only), mapping)
 
 
 def tables_from_raw(

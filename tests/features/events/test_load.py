@@ -188,3 +188,15 @@ def test_posts_errors_name_the_column_or_row():
         validate_posts(_posts(post_id=[1, "1"]))
     with pytest.raises(ValueError, match="posts: row 0: column published_at: bad timestamp"):
         validate_posts(_posts(published_at=["later", "2026-01-01"]))
+
+
+def test_parquet_tables_in_our_columns_are_read_without_the_others(tmp_path):
+    from features.events.load import read_tables
+
+    events = pd.DataFrame({"event_id": ["e1"], "follower_id": ["a"], "event_type": ["view"],
+                           "occurred_at": ["2026-01-01"], "device": ["ios"]})  # fmt: skip
+    events.to_parquet(tmp_path / "interactions.parquet")
+    raw = read_tables(tmp_path, only={"follower_id", "event_type", "occurred_at"})
+    assert list(raw["interactions"].columns) == ["follower_id", "event_type", "occurred_at"]
+    assert list(read_tables(tmp_path)["interactions"].columns) == list(events.columns)
+    assert len(load_tables(tmp_path).interactions) == 1
