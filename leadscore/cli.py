@@ -123,7 +123,7 @@ def simulate(
 
 
 def _simulate_table(out: Path, leads: int, days: int, seed: int, start: str) -> None:
-    from features.io import write_table
+    from features.write import write_table
     from simulator.leads import LeadTableConfig, simulate_lead_table
 
     if out.suffix not in (".csv", ".parquet"):
@@ -165,8 +165,8 @@ def features(
     from features.build import build_follower_features
     from features.cluster import cluster_features, dask_client
     from features.events.load import load_tables
-    from features.io import write_table
     from features.labels import select_snapshot_followers
+    from features.write import write_table
 
     mapping, read = event_mapping(ctx), read_options(ctx)
     config = feature_config(windows)
@@ -356,7 +356,7 @@ def score(
     from contextlib import ExitStack
 
     from features.cluster import dask_client
-    from features.io import write_json
+    from features.write import write_json
     from leadscore.show import progress, show_drift, show_summary, show_top
     from serving.batch import (
         cluster_score_chunks,

@@ -16,10 +16,11 @@ from features.cluster import Part, in_followers_order, parts_for, run_parts, spl
 from features.events.load import Tables, load_tables
 from features.events.mapping import EventLogMapping
 from features.events.span import without_strays
-from features.io import DEFAULT_READ, ReadOptions, TableWriter, read_table
+from features.io import DEFAULT_READ, ReadOptions, read_table
 from features.kernels.ids import lookup_codes
 from features.labels import select_snapshot_followers
 from features.schema import ENTITY_KEY, FeatureConfig
+from features.write import TableWriter
 from serving.model.bundle import ScoringBundle
 from serving.model.drift import DriftCounts, Reference
 from serving.model.spec import EventsInput, TableInput

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.io import write_table
 from features.schema import EVENT_TYPES, PLATFORMS
+from features.write import write_table
 from simulator.columns import DAY_US, arrow_frame, code_names, id_width, make_ids, utc_times
 from simulator.config import (
     COUNTRIES,

@@ -1,4 +1,4 @@
-"""The one reader and the one atomic writer of tables."""
+"""The one reader of tables, and the atomic writers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features.io import ReadOptions, ReadReport, read_table, read_table_report, write_table
+from features.io import ReadOptions, ReadReport, read_table, read_table_report
+from features.write import write_table
 
 LOG = "7,p1,view,2026-01-01\n7,p2,like,2026-01-02\n8,p1,view,2026-01-03\n"
 LOG_FRAME = pd.DataFrame(
@@ -258,7 +259,7 @@ def test_report_of_a_plain_file_is_exact(tmp_path) -> None:
 
 
 def _chunks_are_one_table(tmp_path) -> None:
-    from features.io import TableWriter
+    from features.write import TableWriter
 
     chunks = [
         pd.DataFrame({"id": ["a"], "reasons": [[]]}),
@@ -282,7 +283,7 @@ def _chunks_are_one_table(tmp_path) -> None:
 
 
 def test_empty_chunks_write_one_header_and_an_empty_run_its_columns(tmp_path) -> None:
-    from features.io import TableWriter
+    from features.write import TableWriter
 
     empty, full = pd.DataFrame({"id": pd.Series([], dtype="str")}), pd.DataFrame({"id": ["a"]})
     for name in ("one.csv", "one.parquet"):
