@@ -359,7 +359,6 @@ def score(
     from features.write import write_json
     from leadscore.show import progress, show_drift, show_summary, show_top
     from serving.batch import (
-        cluster_score_chunks,
         followers_to_score,
         score_chunks,
         score_lead_table,
@@ -392,12 +391,8 @@ def score(
             if batch.not_found:
                 _warn_not_found(batch.not_found, batch.as_of)
             with ExitStack() as stack:
-                if dask is None:
-                    chunks = score_chunks(batch, bundle, version, reasons, chunk, drift)
-                else:
-                    client = stack.enter_context(dask_client(dask))
-                    chunks = cluster_score_chunks(client, batch, bundle, version, reasons, chunk,
-                                                  drift)  # fmt: skip
+                client = None if dask is None else stack.enter_context(dask_client(dask))
+                chunks = score_chunks(batch, bundle, version, reasons, chunk, drift, client)
                 with progress(len(batch), "followers") as done:
                     tally = write_scores(chunks, out, top, done)
             what, title = "followers", f"followers as of {batch.as_of} -> {out}"

@@ -247,15 +247,17 @@ def progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
     stream = console(stderr=True)
     started = time.perf_counter()
     done = 0
+
+    def count(n: int) -> str:
+        """Add `n` done; the rate so far, in words."""
+        nonlocal done
+        done += n
+        return f"{done / max(time.perf_counter() - started, 1e-9):,.0f}"
+
     if not stream.is_terminal:
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            rate = done / max(time.perf_counter() - started, 1e-9)
-            logger.info("%s/%s %s (%s/s)", f"{done:,}", f"{total:,}", what, f"{rate:,.0f}")
-
-        yield advance
+        yield lambda n: logger.info(
+            "%s/%s %s (%s/s)", f"{done + n:,}", f"{total:,}", what, count(n)
+        )
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -263,14 +265,7 @@ def progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
                TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=stream, transient=True) as bar:
         task = bar.add_task(what, total=total, rate="-")
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            rate = done / max(time.perf_counter() - started, 1e-9)
-            bar.update(task, advance=n, rate=f"{rate:,.0f}")
-
-        yield advance
+        yield lambda n: bar.update(task, advance=n, rate=count(n))
 
 
 def show_summary(tally: ScoreTally, what: str, seconds: float, out: Console | None = None) -> None:

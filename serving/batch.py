@@ -12,12 +12,18 @@ import numpy as np
 import pandas as pd
 
 from features.build import build_follower_features, to_utc_timestamp
-from features.cluster import Part, in_followers_order, parts_for, run_parts, split_by_follower
+from features.cluster import (
+    Part,
+    event_positions,
+    in_followers_order,
+    parts_for,
+    run_parts,
+    split_by_follower,
+)
 from features.events.load import Tables, load_tables
 from features.events.mapping import EventLogMapping
 from features.events.span import without_strays
 from features.io import DEFAULT_READ, ReadOptions, read_table
-from features.kernels.ids import lookup_codes
 from features.labels import select_snapshot_followers
 from features.schema import ENTITY_KEY, FeatureConfig
 from features.write import TableWriter
@@ -60,20 +66,15 @@ class FollowerBatch:
 
     def feature_chunks(self, config: FeatureConfig, size: int) -> Iterator[pd.DataFrame]:
         """Features of `size` followers at a time, in order, each from only their own events."""
-        events = self.tables.interactions
-        ids = pd.Index(self.followers[ENTITY_KEY])
+        events, ids = self.tables.interactions, self.followers[ENTITY_KEY]
         starts = range(0, max(len(ids), 1), size)  # an empty batch is one empty chunk
         if len(starts) == 1:  # the kernels skip events of others: no copy needed
             yield self._features(events, 0, size, config)
             return
-        # One pass over the events: each event's chunk, then the chunks' events in their order
-        # (a stable sort keeps each follower's events in file order: sums stay bit-identical).
-        chunk = lookup_codes(events[ENTITY_KEY], ids) // size
-        order = np.argsort(chunk, kind="stable")
-        ordered = chunk[order]
-        for number, start in enumerate(starts):
-            low, high = np.searchsorted(ordered, [number, number + 1])
-            yield self._features(events.take(order[low:high]), start, size, config)
+        chunk_of = np.arange(len(ids)) // size
+        positions = event_positions(events, ids, chunk_of, len(starts))
+        for start, held in zip(starts, positions, strict=True):
+            yield self._features(events.take(held), start, size, config)
 
     def _features(
         self, events: pd.DataFrame, start: int, size: int, config: FeatureConfig
@@ -119,25 +120,18 @@ def score_chunks(
     reasons: int = DEFAULT_REASONS,
     size: int = CHUNK_FOLLOWERS,
     drift: DriftCounts | None = None,
+    client: Client | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Scores of `size` followers at a time, in the batch's order; `drift` counts them."""
-    config = bundle.spec.expect(EventsInput).features
-    for features in batch.feature_chunks(config, size):
-        yield score_frame(features, bundle, model_version, reasons, drift).frame()
+    """Scores of `size` followers at a time, in the batch's order; `drift` counts them.
 
-
-def cluster_score_chunks(
-    client: Client,
-    batch: FollowerBatch,
-    bundle: ScoringBundle,
-    model_version: str,
-    reasons: int = DEFAULT_REASONS,
-    size: int = CHUNK_FOLLOWERS,
-    drift: DriftCounts | None = None,
-) -> Iterator[pd.DataFrame]:
-    """`score_chunks` on a Dask cluster: followers split by a hash of their id, each part's
-    features and scores made on a worker with the same code, the same rows in the same order."""
+    With a Dask `client`, followers are split by a hash of their id and each part's features
+    and scores are made on a worker with the same code: the same rows in the same order.
+    """
     config = bundle.spec.expect(EventsInput).features
+    if client is None:
+        for features in batch.feature_chunks(config, size):
+            yield score_frame(features, bundle, model_version, reasons, drift).frame()
+        return
     parts = split_by_follower(batch.tables.interactions, batch.followers, parts_for(client))
     logger.info("scoring %s followers in %d parts on Dask", f"{len(batch):,}", len(parts))
     reference = None if drift is None else drift.reference

@@ -206,7 +206,7 @@ def test_a_stray_event_long_before_is_left_out_as_training_leaves_it(
 def test_chunks_and_a_cluster_score_like_one_pass_with_the_same_drift(
     dask_cluster, folder, events_bundle
 ):
-    from serving.batch import cluster_score_chunks, followers_to_score, score_chunks
+    from serving.batch import followers_to_score, score_chunks
     from serving.model.drift import DriftCounts, Reference
 
     batch = followers_to_score(folder, "2026-03-01")
@@ -216,7 +216,7 @@ def test_chunks_and_a_cluster_score_like_one_pass_with_the_same_drift(
     reference = Reference.of(matrix, events_bundle.predict_input(matrix), features.columns)
     counted = {"chunks": DriftCounts(reference), "cluster": DriftCounts(reference)}
     chunked = pd.concat(score_chunks(batch, events_bundle, "4", 3, 1, counted["chunks"]))
-    spread = cluster_score_chunks(dask_cluster, batch, events_bundle, "4", 3, 1, counted["cluster"])
+    spread = score_chunks(batch, events_bundle, "4", 3, 1, counted["cluster"], dask_cluster)
     for scores in (chunked, pd.concat(spread)):
         pd.testing.assert_frame_equal(scores.reset_index(drop=True), whole, check_exact=True)
     assert counted["chunks"].report() == counted["cluster"].report()
