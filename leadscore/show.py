@@ -269,12 +269,10 @@ def progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
 
 
 def show_summary(tally: ScoreTally, what: str, seconds: float, out: Console | None = None) -> None:
-    """One line of what was scored: how many, how fast, per tier, mean probability, leads."""
+    """One line of what was scored: how many, how long, per tier, mean probability, leads."""
     tiers = " · ".join(f"{tier} {tally.tiers.get(tier, 0):,}" for tier in "ABCD")
-    rate = tally.rows / max(seconds, 1e-9)
     (out or console()).print(
-        f"{tally.rows:,} {what} scored in {seconds:.1f} s, reading included ({rate:,.0f}/s); "
-        f"tiers {tiers}; "
+        f"{what}: {tally.rows:,} scored in {seconds:.1f} s, reading included; tiers {tiers}; "
         f"mean probability {tally.mean_probability:.4f}; expected leads "
         f"{tally.expected_leads:,.1f}",
         highlight=False,
@@ -288,6 +286,8 @@ def show_drift(report: dict[str, Any], out: Console | None = None) -> None:
     threshold = report["threshold"]
     drifted = report["drifted"]
     verdict = f"{len(drifted)} of {len(report['features'])} features drifted"
+    if not report["judged"]:
+        verdict = f"not judged: {report['rows']:,} rows scored, too few to stand for a population"
     out.print(
         f"drift (PSI against the model's held-out rows, threshold {threshold}): score "
         f"{report['score_psi']:.3f}; {verdict}",

@@ -14,6 +14,9 @@ BINS = 10
 # The usual reading of the population stability index: under 0.1 stable, 0.1 to 0.2 a moderate
 # shift, above 0.2 a shift worth acting on.
 THRESHOLD = 0.2
+# Fewer scored rows than this say nothing about a population: a handful of followers sits in a
+# few bins by chance, so PSI is reported but nothing is flagged.
+MIN_ROWS = 100
 # A bin's share is at least this in PSI, so an empty bin on one side is a large term, not an
 # infinite one.
 FLOOR = 1e-4
@@ -110,7 +113,9 @@ class DriftCounts:
             for name in reference
         }
         score = values.pop(SCORE)
-        drifted = sorted((n for n, v in values.items() if v > threshold), key=lambda n: -values[n])
+        judged = self.rows >= MIN_ROWS
+        over = [name for name, value in values.items() if judged and value > threshold]
+        drifted = sorted(over, key=lambda name: -values[name])
         return DriftReport(score, values, drifted, threshold, self.rows, self.reference.rows)
 
 
@@ -134,4 +139,5 @@ class DriftReport:
             "threshold": self.threshold,
             "rows": self.rows,
             "reference_rows": self.reference_rows,
+            "judged": self.rows >= MIN_ROWS,
         }

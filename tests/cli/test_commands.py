@@ -106,7 +106,7 @@ def test_train_score_promote_and_rollback(audience, tracking_uri, tmp_path, monk
     assert (frame["model_version"] == str(champion)).all()
     assert frame["probability"].between(0, 1, inclusive="neither").all()
     assert frame["reasons_up"].map(len).between(0, 3).all()
-    assert f"{len(frame):,} followers scored in" in scored.output
+    assert f"followers: {len(frame):,} scored in" in scored.output
     assert "followers as of 2026-08-29 00:00:00+00:00" in scored.output
 
     promoted = runner.invoke(app, ["promote", "2", "--model-name", MODEL])

@@ -60,3 +60,12 @@ def test_the_reference_survives_its_json_form():
     rng = np.random.default_rng(2)
     reference = Reference.of(_rows(rng, 500), rng.random(500), COLUMNS)
     assert Reference.from_dict(reference.to_dict()) == reference
+
+
+def test_a_handful_of_rows_is_not_judged():
+    rng = np.random.default_rng(3)
+    reference, few = _rows(rng, 20_000), _rows(rng, 5)
+    few[:, 0] = 0
+    report = _drift(reference, few)
+    assert report["drifted"] == [] and report["judged"] is False
+    assert report["features"]["count"] > 0.2  # the values are still there to read
