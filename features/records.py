@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from features.build import Columns, follower_columns, profile_columns
-from features.events.load import campaign_name, flag, fold
+from features.events.text import campaign_name, flag, fold
 from features.kernels.aggregate import N_TYPES, EventCodes
 from features.kernels.content import KnownPosts, content_kernel
 from features.schema import (

@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from features.catalogue import catalogue
-from features.events.load import fold
+from features.events.text import fold
 from features.records import refuse_repeats
 from features.schema import ALL_EVENT_TYPES, FeatureConfig, count_column, feature_groups
 from serving.model.phrasing import NotSent

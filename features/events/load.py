@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.events.dedupe import repeated_rows
+from features.events.dedupe import DUPLICATE_KEY, log_repeats, repeated_rows
+from features.events.lean import read_lean_events
 from features.events.mapping import (
     CONTRACT_COLUMNS,
     EventLogMapping,
@@ -18,17 +19,22 @@ from features.events.mapping import (
     first_conversions,
     map_tables,
 )
+from features.events.text import (
+    EVENT_TYPE_DTYPE,
+    campaign_name,
+    flag,
+    fold,
+    log_unknown_types,
+    type_codes,
+)
 from features.io import DEFAULT_READ, READ_SUFFIXES, ReadOptions, ReadReport, read_table_report
 from features.schema import (
-    ALL_EVENT_TYPES,
     CONVERSIONS_OPTIONAL,
     CONVERSIONS_REQUIRED,
-    EVENT_TYPES,
     FOLLOWERS_OPTIONAL,
     FOLLOWERS_REQUIRED,
     INTERACTIONS_OPTIONAL,
     INTERACTIONS_REQUIRED,
-    OTHER_EVENT,
     POSTS_OPTIONAL,
     POSTS_REQUIRED,
     require_columns,
@@ -37,7 +43,6 @@ from features.schema import (
 logger = logging.getLogger(__name__)
 
 TABLE_NAMES: tuple[str, ...] = ("followers", "posts", "interactions", "conversions")
-EVENT_TYPE_DTYPE = pd.CategoricalDtype(list(ALL_EVENT_TYPES))
 
 
 @dataclass(frozen=True)
@@ -63,21 +68,30 @@ def find_table(data_dir: Path, name: str) -> Path | None:
 
 
 def read_tables(
-    data: Path, options: ReadOptions = DEFAULT_READ, only: Collection[str] | None = None
+    data: Path,
+    options: ReadOptions = DEFAULT_READ,
+    only: Collection[str] | None = None,
+    skip: Collection[str] = (),
 ) -> dict[str, pd.DataFrame | None]:
     """Raw tables by name: a folder's tables, or one events file as the interactions.
 
-    `only`: Parquet tables are read without their other columns.
+    `only`: Parquet tables are read without their other columns. `skip`: tables read
+    otherwise (they come back as None).
     """
-    return read_tables_report(data, options, only)[0]
+    return read_tables_report(data, options, only, skip)[0]
 
 
 def read_tables_report(
-    data: Path, options: ReadOptions = DEFAULT_READ, only: Collection[str] | None = None
+    data: Path,
+    options: ReadOptions = DEFAULT_READ,
+    only: Collection[str] | None = None,
+    skip: Collection[str] = (),
 ) -> tuple[dict[str, pd.DataFrame | None], dict[str, ReadReport]]:
     """`read_tables`, and what reading each table found (only the tables present)."""
     data = Path(data)
     if data.is_file():
+        if "interactions" in skip:
+            return dict.fromkeys(TABLE_NAMES), {}
         events, report = read_table_report(data, options, only)
         return dict.fromkeys(TABLE_NAMES) | {"interactions": events}, {"interactions": report}
     if not data.is_dir():
@@ -96,7 +110,11 @@ def read_tables_report(
             f"{data}: --columns names the columns of one table, but this folder has "
             f"{', '.join(found)}; give --data the events file itself"
         )
-    read = {name: read_table_report(path, options, only) for name, path in found.items()}
+    read = {
+        name: read_table_report(path, options, only)
+        for name, path in found.items()
+        if name not in skip
+    }
     raw = dict.fromkeys(TABLE_NAMES) | {name: frame for name, (frame, _) in read.items()}
     return raw, {name: report for name, (_, report) in read.items()}
 
@@ -116,17 +134,29 @@ def load_tables(
     # Tables in our own columns are read without the others (an export's event ids, devices:
     # nothing reads them). A mapped log is read whole, so its errors can list every column.
     only = CONTRACT_COLUMNS if mapping is None or not mapping.columns else None
-    return tables_from_raw(read_tables(Path(data), options, only), mapping)
+    data = Path(data)
+    events = None
+    if mapping is None or mapping == EventLogMapping():
+        path = data if data.is_file() else find_table(data, "interactions")
+        events = None if path is None else read_lean_events(path)
+    skip = () if events is None else ("interactions",)
+    return tables_from_raw(read_tables(data, options, only, skip), mapping, events)
 
 
 def tables_from_raw(
-    raw: dict[str, pd.DataFrame | None], mapping: EventLogMapping | None = None
+    raw: dict[str, pd.DataFrame | None],
+    mapping: EventLogMapping | None = None,
+    interactions: pd.DataFrame | None = None,
 ) -> Tables:
-    """Map and validate tables as read by `read_tables` (apart, so `inspect` sees both)."""
+    """Map and validate tables as read by `read_tables` (apart, so `inspect` sees both).
+
+    `interactions`: events already validated (read lean), with no mapping to apply.
+    """
     mapping = mapping or EventLogMapping()
     derive_conversions = raw["conversions"] is None and mapping.conversion_event is not None
     frames = map_tables(raw, mapping)
-    interactions = validate_interactions(frames["interactions"])
+    if interactions is None:
+        interactions = validate_interactions(frames["interactions"])
     conversions = frames["conversions"]
     if conversions is not None:
         conversions = validate_conversions(conversions)
@@ -170,11 +200,6 @@ def _ids(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-# Real exports repeat rows (overlapping pages, retried pulls): rows equal on all of these are
-# one event. Any event_id is left out because such repeats often carry a fresh one.
-DUPLICATE_KEY: tuple[str, ...] = ("follower_id", "event_type", "occurred_at", "post_id", "value")
-
-
 def _optional_ids(values: pd.Series) -> pd.Series:
     """Ids as text with missing kept missing; whole floats lose their ".0" (CSV reads 7 as 7.0)."""
     if pd.api.types.is_float_dtype(values.dtype):
@@ -197,15 +222,6 @@ def id_codes(ids: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, categories), index=ids.index, name=ids.name)
 
 
-def fold(text: str) -> str:
-    """Text as it is compared: without surrounding whitespace, in lower case.
-
-    One rule, Python's, wherever data comes from (a file, a request), so the same spelling
-    always lands on the same type or level.
-    """
-    return text.strip().lower()
-
-
 def _each_distinct(values: pd.Series, function: Callable[[str], str | None]) -> pd.Series:
     """`function` of each value's text, computed once per distinct value; missing stays
     missing, as does a value `function` maps to None."""
@@ -221,15 +237,12 @@ def _event_types(values: pd.Series) -> pd.Categorical:
     spellings millions of times).
     """
     codes, spellings = pd.factorize(values)
-    names = pd.Index([fold(str(spelling)) for spelling in spellings], dtype="str")
-    known = pd.Index(EVENT_TYPES).get_indexer(names)
-    unknown = known < 0
-    if unknown.any():
-        count = int(np.isin(codes, np.flatnonzero(unknown)).sum())
-        examples = sorted(set(names[unknown]))[:5]
-        logger.info("%d events of unknown type %s counted as other", count, examples)
-    new_codes = np.where(unknown, ALL_EVENT_TYPES.index(OTHER_EVENT), known)
-    return pd.Categorical.from_codes(new_codes[codes], dtype=EVENT_TYPE_DTYPE)
+    type_of, unknown = type_codes(spellings)
+    events = np.bincount(codes[codes >= 0], minlength=len(spellings))
+    log_unknown_types(
+        int(sum(count for count, name in zip(events, unknown, strict=True) if name)), unknown
+    )
+    return pd.Categorical.from_codes(type_of[codes], dtype=EVENT_TYPE_DTYPE)
 
 
 def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
@@ -252,9 +265,9 @@ def validate_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
         post_id=id_codes(_optional_ids(events["post_id"])),
         value=value,
     )
-    repeated = repeated_rows(events, DUPLICATE_KEY)
+    repeated = repeated_rows(events, DUPLICATE_KEY, ties="occurred_at")
     if repeated.any():
-        logger.info("%d exact duplicate events dropped", repeated.sum())
+        log_repeats(int(repeated.sum()))
         events = events.loc[~repeated].reset_index(drop=True)
     return events
 
@@ -278,11 +291,6 @@ def validate_posts(posts: pd.DataFrame) -> pd.DataFrame:
         format=_each_distinct(frame["format"], fold),
         campaign=_each_distinct(frame["campaign"], campaign_name),
     )
-
-
-def campaign_name(text: str) -> str | None:
-    """A campaign as named; None (no campaign) when blank."""
-    return text.strip() or None
 
 
 def validate_followers(followers: pd.DataFrame) -> pd.DataFrame:
@@ -325,17 +333,6 @@ def _numeric(values: pd.Series, column: str) -> pd.Series:
             f"followers: row {row}: column {column}: not a number {values.iloc[row]!r}"
         )
     return numbers
-
-
-# As pydantic reads a request's yes/no, so a file and a request agree.
-_TRUE = {"true", "1", "yes", "y", "t", "on"}
-_FALSE = {"false", "0", "no", "n", "f", "off"}
-
-
-def flag(text: str) -> float:
-    """A yes/no value as 1.0/0.0, unrecognised as NaN (missing is information)."""
-    folded = fold(text)
-    return 1.0 if folded in _TRUE else 0.0 if folded in _FALSE else np.nan
 
 
 def _flag(values: pd.Series) -> pd.Series:

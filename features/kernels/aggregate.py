@@ -9,7 +9,7 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 
-from features.events.load import EVENT_TYPE_DTYPE
+from features.events.text import EVENT_TYPE_DTYPE
 from features.kernels.ids import lookup_codes
 from features.kernels.parallel import PARALLEL_MIN_EVENTS, run_all
 from features.schema import ALL_EVENT_TYPES, ENTITY_KEY, OTHER_EVENT

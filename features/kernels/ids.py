@@ -108,7 +108,7 @@ def pack_ids(values: pd.Series | pd.Index) -> PackedIds | None:
     chunks = _arrow_chunks(values)
     if chunks is None:
         return None
-    parts = [_pack_chunk(chunk) for chunk in chunks if len(chunk)]
+    parts = [pack_arrow(chunk) for chunk in chunks if len(chunk)]
     if any(part is None for part in parts):
         return None
     if len(parts) == 1:
@@ -128,7 +128,8 @@ def pack_ids(values: pd.Series | pd.Index) -> PackedIds | None:
     )
 
 
-def _pack_chunk(strings: pa.LargeStringArray) -> PackedIds | None:
+def pack_arrow(strings: pa.LargeStringArray) -> PackedIds | None:
+    """Pack an Arrow array of text ids; None if one is over 16 bytes."""
     bounds = np.frombuffer(strings.buffers()[1], dtype=np.int64)
     bounds = bounds[strings.offset : strings.offset + len(strings) + 1]
     length = np.diff(bounds)

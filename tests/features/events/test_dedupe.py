@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.events.dedupe import repeated_rows
+from features.events.dedupe import repeated_codes, repeated_rows
 
 
 def _frame(rng: np.random.Generator, n: int, long_ids: bool) -> pd.DataFrame:
@@ -32,6 +32,35 @@ def test_same_rows_as_pandas(long_ids):
     expected = frame.duplicated(subset=columns).to_numpy()
     assert 0 < expected.sum() < len(frame)
     assert (repeated_rows(frame, columns) == expected).all()
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_ties_narrow_the_search_to_the_same_rows(in_time_order):
+    # In time order only rows of a repeated time are hashed; far from it, every row is.
+    frame = _frame(np.random.default_rng(5), 5000, long_ids=False)
+    if in_time_order:
+        frame = frame.sort_values("occurred_at", kind="stable", ignore_index=True)
+    columns = list(frame.columns)
+    expected = frame.duplicated(subset=columns).to_numpy()
+    assert (repeated_rows(frame, columns, ties="occurred_at") == expected).all()
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_codes_find_the_same_rows_as_pandas(in_time_order):
+    frame = _frame(np.random.default_rng(6), 5000, long_ids=False)
+    if in_time_order:
+        frame = frame.sort_values("occurred_at", kind="stable", ignore_index=True)
+    arrays = [
+        pd.factorize(frame["follower_id"])[0].astype(np.int32),
+        frame["event_type"].cat.codes.to_numpy(),
+        frame["occurred_at"].array.asi8,
+        pd.factorize(frame["post_id"])[0].astype(np.int32),  # missing: -1, as events hold it
+        frame["value"].to_numpy(),  # 0.0 and -0.0 equal, NaN equals NaN
+    ]
+    expected = frame.duplicated().to_numpy()
+    assert 0 < expected.sum() < len(frame)
+    assert (repeated_codes(arrays, ties=2) == expected).all()
+    assert repeated_codes([array[:0] for array in arrays], ties=2).size == 0
 
 
 def test_nothing_repeated_and_empty():

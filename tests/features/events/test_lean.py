@@ -1,0 +1,181 @@
+"""Parquet events read batch by batch into codes equal the general read and validation exactly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from features.events.lean import read_lean_events
+from features.events.load import load_tables, validate_interactions
+
+TYPES = ["view", " Like", "LIKE ", "dm", "click", "hologram", "Zap", "profile_visit"]
+
+
+def _events(rng: np.random.Generator, n: int, width: int = 5) -> pd.DataFrame:
+    """Messy events in time order: repeats (with NaN, -0.0), odd spellings, missing posts."""
+    # Followers come and go, so later batches hold ids never seen before.
+    followers = np.array([f"u{i:0{width - 1}d}" for i in range(400)], dtype=object)
+    posts = np.array([f"p{i}" for i in range(60)] + [None], dtype=object)
+    waves = rng.integers(0, 100, n) + np.linspace(0, 300, n).astype(int)
+    times = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(
+        np.sort(rng.integers(0, 9e11, n)), "us"
+    )
+    frame = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "follower_id": followers[waves],
+            "event_type": rng.choice(TYPES, n),
+            "occurred_at": times,
+            "post_id": rng.choice(posts, n),
+            "value": rng.choice(np.array([1.5, 0.0, -0.0, np.nan, 3.0]), n),
+        }
+    )
+    repeats = frame.iloc[rng.integers(0, n, n // 20)].assign(event_id="fresh")
+    repeats["value"] = repeats["value"].replace(0.0, -0.0)
+    frame = pd.concat([frame, repeats]).sort_values("occurred_at", kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def _write(frame: pd.DataFrame, path: Path, **options) -> Path:
+    frame.to_parquet(path, index=False, **options)
+    return path
+
+
+def _general(path: Path) -> pd.DataFrame:
+    return validate_interactions(pd.read_parquet(path))
+
+
+@pytest.fixture(scope="module")
+def messy() -> pd.DataFrame:
+    return _events(np.random.default_rng(11), 6000)
+
+
+@pytest.mark.parametrize("width", [5, 12, 40])  # one word, two words hashed, long text
+def test_equal_to_the_general_read_batch_by_batch(tmp_path, messy, width):
+    frame = _events(np.random.default_rng(width), 6000, width)
+    path = _write(frame, tmp_path / "events.parquet", row_group_size=1000)
+    lean = read_lean_events(path, batch_rows=337)
+    assert lean is not None
+    pd.testing.assert_frame_equal(lean, _general(path))
+    assert len(lean) < len(frame)  # the repeats were dropped
+
+
+def test_equal_in_other_layouts(tmp_path, messy):
+    """Categorical columns, times in seconds without a zone, no post or value columns, an
+    all-missing post column, a folder of parts: the same frame as the general read."""
+    cases = {
+        "categories": messy.astype({"follower_id": "category", "event_type": "category"}),
+        "naive seconds": messy.assign(
+            occurred_at=messy["occurred_at"].dt.tz_localize(None).astype("datetime64[s]")
+        ),
+        "no post or value": messy.drop(columns=["post_id", "value"]),
+        "posts all missing": messy.assign(post_id=None),
+    }
+    for name, frame in cases.items():
+        path = _write(frame, tmp_path / f"{name}.parquet")
+        lean = read_lean_events(path, batch_rows=500)
+        assert lean is not None, name
+        pd.testing.assert_frame_equal(lean, _general(path), obj=name)
+    folder = tmp_path / "interactions"
+    folder.mkdir()
+    for part, rows in enumerate(np.array_split(np.arange(len(messy)), 3)):
+        _write(messy.iloc[rows], folder / f"part-{part}.parquet")
+    pd.testing.assert_frame_equal(read_lean_events(folder, 700), _general(folder))
+
+
+def test_other_tables_are_left_to_the_general_read(tmp_path, messy):
+    cases = {
+        "nanoseconds": messy.assign(occurred_at=messy["occurred_at"].astype("datetime64[ns, UTC]")),
+        "text times": messy.assign(occurred_at=messy["occurred_at"].astype(str)),
+        "number ids": messy.assign(follower_id=np.arange(len(messy))),
+        "text values": messy.assign(value=messy["value"].astype(str)),
+    }
+    for name, frame in cases.items():
+        assert read_lean_events(_write(frame, tmp_path / f"{name}.parquet")) is None, name
+    messy.to_csv(tmp_path / "events.csv", index=False)
+    assert read_lean_events(tmp_path / "events.csv") is None
+    hive = tmp_path / "hive" / "day=1"
+    hive.mkdir(parents=True)
+    _write(messy, hive / "part.parquet")
+    assert read_lean_events(tmp_path / "hive") is None
+
+
+def test_a_missing_value_names_its_row_across_batches(tmp_path, messy):
+    frame = messy.copy()
+    frame.loc[1234, "follower_id"] = None
+    path = _write(frame, tmp_path / "events.parquet")
+    with pytest.raises(ValueError, match="interactions: row 1234: column follower_id is empty"):
+        read_lean_events(path, batch_rows=500)
+
+
+def _said(records: list[logging.LogRecord]) -> list[str]:
+    return sorted(r.getMessage() for r in records if r.name == "features.events.load")
+
+
+def test_load_tables_reads_lean_and_says_what_it_dropped(tmp_path, messy, caplog):
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(messy, data / "interactions.parquet")
+    with caplog.at_level(logging.INFO, logger="features.events.load"):
+        tables = load_tables(data)
+    lean_log = _said(caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="features.events.load"):
+        general = validate_interactions(pd.read_parquet(data / "interactions.parquet"))
+    assert lean_log == _said(caplog.records)
+    assert any("unknown type" in line for line in lean_log)
+    assert any("duplicate events dropped" in line for line in lean_log)
+    pd.testing.assert_frame_equal(tables.interactions, general)
+    assert sorted(tables.followers["follower_id"]) == sorted(general["follower_id"].unique())
+
+
+_PEAK = """
+import json, sys
+import pyarrow as pa
+from features.events.lean import read_lean_events
+events = read_lean_events(sys.argv[1], batch_rows=int(sys.argv[2]))
+print(json.dumps({"rows": len(events), "arrow_peak": pa.default_memory_pool().max_memory()}))
+"""
+
+
+def _peak(tmp_path: Path, n: int) -> tuple[dict, int]:
+    """Arrow's peak allocation reading a log of `n` events 20,000 rows at a time, in a fresh
+    process, and the size of the log's columns read whole."""
+    rng = np.random.default_rng(3)
+    number = np.char.zfill(rng.integers(0, 50_000, n).astype(str), 6)
+    frame = pd.DataFrame(
+        {
+            "follower_id": np.char.add("follower-", number),
+            "event_type": rng.choice(TYPES, n),
+            "occurred_at": pd.Timestamp("2026-01-01", tz="UTC")
+            + pd.to_timedelta(np.sort(rng.integers(0, 9e12, n)), "us"),
+            "post_id": np.char.add("post-", number),
+            "value": rng.random(n),
+        }
+    )
+    path = _write(frame, tmp_path / f"events{n}.parquet", row_group_size=20_000)
+    run = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(path), "20000"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    return json.loads(run.stdout), pq.read_table(path).nbytes
+
+
+def test_reading_holds_a_batch_of_text_not_the_whole_log(tmp_path):
+    """Four times the log, about the same peak: it follows the batch, not the file."""
+    small, _ = _peak(tmp_path, 200_000)
+    large, whole = _peak(tmp_path, 800_000)
+    assert (small["rows"], large["rows"]) == (200_000, 800_000)
+    assert large["arrow_peak"] < 1.5 * small["arrow_peak"], (small, large)
+    assert large["arrow_peak"] < whole / 5, (large, whole)
