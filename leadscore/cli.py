@@ -103,7 +103,7 @@ def simulate(
     leads: Annotated[int, typer.Option(min=100, help="--table: number of leads.")] = 8_000,
 ) -> None:
     """Simulate a social audience: followers, posts, interactions, conversions and the oracle."""
-    from simulator.audience import simulate_audience, write_audience
+    from simulator.audience import simulate_to_folder
     from simulator.config import SimulationConfig
 
     if table is not None:
@@ -113,12 +113,11 @@ def simulate(
     config = SimulationConfig(
         n_followers=followers, days=days, seed=seed, start=start, horizon_days=horizon
     )
-    audience = simulate_audience(config)
-    paths = write_audience(audience, out)
+    rows = simulate_to_folder(config, out)
     console().print(
-        f"simulated {len(audience.followers):,} followers, {len(audience.interactions):,} "
-        f"interactions, {len(audience.conversions):,} conversions -> {out}/ "
-        f"({', '.join(sorted(p.name for p in paths.values()))})"
+        f"simulated {rows['followers']:,} followers, {rows['interactions']:,} "
+        f"interactions, {rows['conversions']:,} conversions -> {out}/ "
+        f"({', '.join(sorted(f'{name}.parquet' for name in rows))})"
     )
 
 

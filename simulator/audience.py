@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.schema import EVENT_TYPES, PLATFORMS
-from features.write import write_table
+from features.write import TableWriter, write_table
 from simulator.columns import DAY_US, arrow_frame, code_names, id_width, make_ids, utc_times
 from simulator.config import (
     COUNTRIES,
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # A fixed chunk size keeps results independent of the machine; each chunk has its own stream.
 CHUNK = 100_000
+# Log rows made into text and written together by simulate_to_folder: about 400 MB of text.
+SLICE_ROWS = 5_000_000
 
 
 def _run_chunk(
@@ -69,35 +71,67 @@ def _followers_frame(columns: dict[str, np.ndarray], width: int) -> pd.DataFrame
     )
 
 
-def _interactions_frame(
-    config: SimulationConfig, columns: dict[str, np.ndarray], widths: tuple[int, int]
-) -> pd.DataFrame:
-    """Events in arrival order with ids by arrival: a few arrive late, a few are duplicated.
-
-    Consumes `columns`: each numpy column is dropped once converted, to bound peak memory.
-    """
+def _arrival(config: SimulationConfig, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Events in arrival order, a few late and a few repeated: for each row of the log, the
+    simulated event it records and its event number (a repeat carries the same number)."""
     rng = np.random.default_rng([config.seed, 1])
     # Late events: recorded up to days after they happened, so they sit out of time order.
-    late = rng.random(columns["time"].size) < LATE_SHARE
-    delay = np.zeros(columns["time"].size, dtype=np.int64)
+    late = rng.random(times.size) < LATE_SHARE
+    delay = np.zeros(times.size, dtype=np.int64)
     delay[late] = (rng.exponential(LATE_MEAN_DAYS, late.sum()) * DAY_US).astype(np.int64)
-    order = np.argsort(columns["time"] + delay, kind="stable")
+    order = np.argsort(times + delay, kind="stable")
     del late, delay
     # Overlapping exports repeat rows verbatim, event_id included.
     duplicates = np.flatnonzero(rng.random(order.size) < DUPLICATE_SHARE)
     numbers = np.sort(np.concatenate([np.arange(order.size), duplicates]))
-    rows = order[numbers]
-    arrays = {"event_id": make_ids("e", numbers + 1, id_width(9, order.size))}
-    del order, numbers
-    arrays["follower_id"] = make_ids("f", columns.pop("follower")[rows] + 1, widths[0])
-    arrays["event_type"] = code_names(EVENT_TYPES, columns.pop("type")[rows])
-    arrays["occurred_at"] = utc_times(columns.pop("time")[rows])
-    post = columns.pop("post")[rows]
-    arrays["post_id"] = make_ids("p", post, widths[1], valid=post >= 0)
-    del post
-    # Watch seconds travel as float32; round again so values read like 12.3, not 12.300000190.
-    arrays["value"] = pa.array(np.round(columns.pop("value")[rows].astype(np.float64), 1))
-    return arrow_frame(arrays)
+    return order[numbers], numbers
+
+
+def _interaction_rows(
+    columns: dict[str, np.ndarray],
+    rows: np.ndarray,
+    numbers: np.ndarray,
+    widths: tuple[int, int, int],
+) -> pd.DataFrame:
+    """The log's rows for simulated events `rows` (numbered `numbers`), as text ids."""
+    post = columns["post"][rows]
+    return arrow_frame(
+        {
+            "event_id": make_ids("e", numbers + 1, widths[2]),
+            "follower_id": make_ids("f", columns["follower"][rows] + 1, widths[0]),
+            "event_type": code_names(EVENT_TYPES, columns["type"][rows]),
+            "occurred_at": utc_times(columns["time"][rows]),
+            "post_id": make_ids("p", post, widths[1], valid=post >= 0),
+            # Watch seconds travel as float32; round again so values read 12.3, not 12.300000190.
+            "value": pa.array(np.round(columns["value"][rows].astype(np.float64), 1)),
+        }
+    )
+
+
+def _interactions_frame(
+    config: SimulationConfig, columns: dict[str, np.ndarray], widths: tuple[int, int]
+) -> pd.DataFrame:
+    """Events in arrival order with ids by arrival: a few arrive late, a few are duplicated."""
+    rows, numbers = _arrival(config, columns["time"])
+    return _interaction_rows(columns, rows, numbers, (*widths, id_width(9, columns["time"].size)))
+
+
+def write_interactions(
+    config: SimulationConfig,
+    columns: dict[str, np.ndarray],
+    widths: tuple[int, int],
+    out: Path,
+    slice_rows: int = SLICE_ROWS,
+) -> int:
+    """`_interactions_frame` written to `out` a slice of rows at a time (the text of a large
+    log would not fit in memory at once); returns the rows written."""
+    rows, numbers = _arrival(config, columns["time"])
+    widths_all = (*widths, id_width(9, columns["time"].size))
+    with TableWriter(out) as writer:
+        for start in range(0, max(rows.size, 1), slice_rows):
+            part = slice(start, start + slice_rows)
+            writer.write(_interaction_rows(columns, rows[part], numbers[part], widths_all))
+    return int(rows.size)
 
 
 def _merge(chunks: list[dict[str, dict[str, np.ndarray]]], table: str) -> dict[str, np.ndarray]:
@@ -106,6 +140,20 @@ def _merge(chunks: list[dict[str, dict[str, np.ndarray]]], table: str) -> dict[s
         key: np.concatenate([chunk[table].pop(key) for chunk in chunks])
         for key in list(chunks[0][table])
     }
+
+
+def _simulate_tables(config: SimulationConfig) -> tuple[Schedule, list[int], dict]:
+    sizes = (config.n_followers, config.days, config.horizon_days, config.oracle_every_days)
+    if min(sizes) < 1:
+        raise ValueError(f"simulation sizes must be positive, got {config}")
+    sched = draw_schedule(config)
+    snap_days = snapshot_days(config)
+    chunks = [
+        _run_chunk(config, sched, snap_days, index)
+        for index in range(-(-config.n_followers // CHUNK))
+    ]
+    tables = {name: _merge(chunks, name) for name in chunks[0]}
+    return sched, snap_days, tables
 
 
 def simulate_audience(config: SimulationConfig) -> Audience:
@@ -121,17 +169,7 @@ def simulate_audience(config: SimulationConfig) -> Audience:
     `[as_of, as_of + horizon_days)`: the state distribution propagated through that follower's
     daily transition matrices, summing the mass absorbed into converted.
     """
-    sizes = (config.n_followers, config.days, config.horizon_days, config.oracle_every_days)
-    if min(sizes) < 1:
-        raise ValueError(f"simulation sizes must be positive, got {config}")
-    sched = draw_schedule(config)
-    snap_days = snapshot_days(config)
-    chunks = [
-        _run_chunk(config, sched, snap_days, index)
-        for index in range(-(-config.n_followers // CHUNK))
-    ]
-    tables = {name: _merge(chunks, name) for name in chunks[0]}
-    del chunks
+    sched, snap_days, tables = _simulate_tables(config)
     width = id_width(7, config.n_followers)
     audience = Audience(
         followers=_followers_frame(tables["followers"], width),
@@ -146,6 +184,30 @@ def simulate_audience(config: SimulationConfig) -> Audience:
         "simulated rows per table: %s", {name: len(getattr(audience, name)) for name in TABLES}
     )
     return audience
+
+
+def simulate_to_folder(
+    config: SimulationConfig, out_dir: Path, slice_rows: int = SLICE_ROWS
+) -> dict[str, int]:
+    """`write_audience(simulate_audience(config), out_dir)` with the interactions written a
+    slice at a time, so an audience of a million followers fits in memory; rows per table."""
+    sched, snap_days, tables = _simulate_tables(config)
+    out_dir = Path(out_dir)
+    width = id_width(7, config.n_followers)
+    widths = (width, id_width(6, len(sched.posts)))
+    rows = {"interactions": write_interactions(
+        config, tables.pop("interactions"), widths, out_dir / "interactions.parquet", slice_rows
+    )}  # fmt: skip
+    frames = {
+        "followers": _followers_frame(tables["followers"], width),
+        "posts": sched.posts,
+        "conversions": _conversions_frame(tables["conversions"], width),
+        "oracle": oracle_frame(config, tables["oracle"], snap_days, width),
+    }
+    for name, frame in frames.items():
+        write_table(frame, out_dir / f"{name}.parquet")
+        rows[name] = len(frame)
+    return {name: rows[name] for name in TABLES}
 
 
 def _conversions_frame(columns: dict[str, np.ndarray], width: int) -> pd.DataFrame:
