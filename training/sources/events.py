@@ -32,9 +32,8 @@ from training.sources.plan import PlanRequest, SnapshotPlan, make_plan
 from training.sources.snapshots import (
     AS_OF_COLUMN,
     TimeSplit,
-    build_training_frame,
+    build_split,
     describe_split,
-    split_by_plan,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,8 +75,8 @@ class EventLog:
         tables = load_tables(self.data_dir, self.mapping, self.read)
         tables, span = without_strays(tables)
         plan = make_plan(span, self.horizon_days, self.plan)
-        frame = build_training_frame(tables, list(plan.dates), self.horizon_days, plan.features)
-        return EventsSource(self, split_by_plan(frame, plan), plan, span)
+        split = build_split(tables, plan, self.horizon_days, plan.features)
+        return EventsSource(self, split, plan, span)
 
 
 class EventsSource:

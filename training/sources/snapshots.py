@@ -68,6 +68,24 @@ class TimeSplit:
     test: pd.DataFrame
 
 
+def build_split(
+    tables: Tables, plan: SnapshotPlan, horizon_days: int, features_config: FeatureConfig
+) -> TimeSplit:
+    """`split_by_plan` of the plan's snapshots, built period by period: the rows of all
+    snapshots are never held twice (stacked and split), which bounds a large audience's peak."""
+    built = {
+        part: build_training_frame(tables, list(dates), horizon_days, features_config)
+        for part, dates in plan.periods.items()
+        if len(dates)
+    }
+    first = next(iter(built.values()))
+    parts = {part: built.get(part, first.iloc[0:0]) for part in plan.periods}
+    if plan.stop_share:
+        held = held_out(parts["fit"][ENTITY_KEY], plan.stop_share)
+        parts["stop"], parts["fit"] = parts["fit"][held], parts["fit"][~held]
+    return TimeSplit(**parts)
+
+
 def split_by_plan(frame: pd.DataFrame, plan: SnapshotPlan) -> TimeSplit:
     """The snapshots' rows cut into the plan's periods (see `training.sources.plan`).
 
