@@ -224,9 +224,14 @@ def train(
     valid_snapshots: ValidSnapshots = None,
     test_snapshots: TestSnapshots = None,
     output: OutputFormat = "text",
+    dask: DaskAddress = None,
 ) -> None:
-    """Train on event snapshots or a lead table (--table); log, register, promote if better."""
-    _run(source_settings(ctx), model_name, seed, trials, tune_metric, output)
+    """Train on event snapshots or a lead table (--table); log, register, promote if better.
+
+    With --dask the snapshots' features are made on the workers and the trees grow there
+    (LightGBM's data-parallel learner); the model matches one machine's closely, not exactly.
+    """
+    _run(source_settings(ctx), model_name, seed, trials, tune_metric, output, dask)
 
 
 @app.command()
@@ -273,7 +278,13 @@ def inspect(
 
 
 def _run(
-    source: SourceSettings, model_name: str, seed: int, trials: int, metric: str, output: str
+    source: SourceSettings,
+    model_name: str,
+    seed: int,
+    trials: int,
+    metric: str,
+    output: str,
+    dask: str | None = None,
 ) -> None:
     from leadscore.show import print_json, run_record, show_plan, show_run
     from training import config
@@ -282,7 +293,7 @@ def _run(
     uri = tracking()
     try:
         settings = config.RunConfig(
-            source, model_name=model_name, seed=seed, trials=trials, tune_metric=metric
+            source, model_name=model_name, seed=seed, trials=trials, tune_metric=metric, dask=dask
         )
         shown = None if output == "json" else (lambda data: show_plan(data.describe()))
         result = run_training(settings, loaded=shown)

@@ -15,6 +15,7 @@ from training.evaluate import evaluate_scores
 
 if TYPE_CHECKING:
     import lightgbm
+    from dask.distributed import Client
 
     from training.config import Boosting
 
@@ -84,13 +85,21 @@ def train_booster(
     fit: Labelled,
     watched: Mapping[str, Labelled],
     callbacks: Sequence[Callable[..., None]] = (),
+    client: Client | None = None,
 ) -> lightgbm.Booster:
     """LightGBM on `fit`, stopped early on `watched[STOP_SET]` only.
 
     The other watched sets are evaluated every iteration for `callbacks` (tuning prunes on
     VALID_SET); early stopping never looks at them, so the trees are the same with or without.
+    With a Dask `client` the trees grow on its workers (training.distributed); `callbacks`
+    do not run there, so trials are not pruned.
     """
     import lightgbm as lgb
+
+    if client is not None:
+        from training.distributed import dask_booster
+
+        return dask_booster(client, settings, fit, {STOP_SET: watched[STOP_SET]})
 
     def dataset(rows: Labelled, reference: lgb.Dataset | None = None) -> lgb.Dataset:
         return lgb.Dataset(
@@ -120,6 +129,7 @@ def fit_model(
     stop: Labelled,
     judged: Labelled | None = None,
     callbacks: Sequence[Callable[..., None]] = (),
+    client: Client | None = None,
 ) -> tuple[lightgbm.Booster, dict[str, Any]]:
     """The booster (fit rows, stopped early on stop rows) and its calibration on the stop rows.
 
@@ -128,7 +138,7 @@ def fit_model(
     `callbacks`; they change nothing in the trees.
     """
     watched = {STOP_SET: stop} | ({VALID_SET: judged} if judged is not None else {})
-    booster = train_booster(settings, fit, watched, callbacks)
+    booster = train_booster(settings, fit, watched, callbacks, client)
     return booster, fit_calibration(booster, stop, settings.seed)
 
 

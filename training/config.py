@@ -67,6 +67,8 @@ class RunConfig:
     trials: int = 0
     # The judged rows' metric the trials optimise (a key of TUNE_METRICS).
     tune_metric: str = "log_loss"
+    # A Dask scheduler ("local": a LocalCluster on 127.0.0.1) for the snapshots and the trees.
+    dask: str | None = None
 
     def __post_init__(self) -> None:
         check_tuning(self.trials, self.tune_metric)

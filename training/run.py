@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from training.tracking import ensure_experiment
 
 if TYPE_CHECKING:
     import lightgbm
+    from dask.distributed import Client
 
     from training.tune import FitAndScore, TuneResult
 
@@ -88,7 +90,9 @@ def score(
     return scored
 
 
-def trial_scorer(rows: TuningRows, source: Source, config: RunConfig) -> FitAndScore:
+def trial_scorer(
+    rows: TuningRows, source: Source, config: RunConfig, client: Client | None = None
+) -> FitAndScore:
     """What each tuning trial runs (see training.tune): a model made exactly as the final one
     (fit rows, early stopping and calibration on stop rows), judged calibrated on the judged
     rows: the product returns calibrated probabilities, so those are what the settings should
@@ -102,20 +106,22 @@ def trial_scorer(rows: TuningRows, source: Source, config: RunConfig) -> FitAndS
     ) -> dict[str, float]:
         boosting = replace(config.boosting, lgbm_params=params)
         settings = boost_settings(boosting, config.seed, source.columns, levels)
-        fitted = fit_model(settings, inputs["fit"], inputs["stop"], inputs["judged"], callbacks)
+        fitted = fit_model(
+            settings, inputs["fit"], inputs["stop"], inputs["judged"], callbacks, client
+        )
         metrics = score(*fitted, inputs["judged"], source).metrics
         return metrics | {"best_iteration": float(fitted[0].best_iteration)}
 
     return fit_and_score
 
 
-def fit_final(config: RunConfig, source: Source) -> Fitted:
+def fit_final(config: RunConfig, source: Source, client: Client | None = None) -> Fitted:
     """The run's model on the fit rows, stopped and calibrated on the stop rows, then scored on
-    the later periods."""
+    the later periods (the trees grown on a Dask `client`'s workers if given)."""
     levels = fit_levels(source.periods["fit"], source.categorical)
     inputs = encode(source.periods, source.columns, levels)
     settings = boost_settings(config.boosting, config.seed, source.columns, levels)
-    booster, calibration = fit_model(settings, inputs["fit"], inputs["stop"])
+    booster, calibration = fit_model(settings, inputs["fit"], inputs["stop"], client=client)
     logger.info("%d trees, calibration: %s", booster.best_iteration, calibration["method"])
     scored = {
         name: score(booster, calibration, inputs[name], source)
@@ -150,9 +156,27 @@ def train(config: RunConfig, loaded: Callable[[Source], None] | None = None) -> 
     run. The test rows are only scored, after every choice is made. `loaded` sees the source
     once it is read and planned, before any training (the command line prints the plan).
     """
+    with _cluster(config.dask) as client:
+        return _train(config, client, loaded)
+
+
+@contextmanager
+def _cluster(address: str | None) -> Iterator[Client | None]:
+    if address is None:
+        yield None
+        return
+    from features.cluster import dask_client
+
+    with dask_client(address) as client:
+        yield client
+
+
+def _train(
+    config: RunConfig, client: Client | None, loaded: Callable[[Source], None] | None
+) -> RunResult:
     import mlflow
 
-    source = config.source.load(config.seed)
+    source = config.source.load(config.seed, client)
     if loaded is not None:
         loaded(source)
     fingerprint = data_fingerprint(source.data_path)
@@ -160,12 +184,12 @@ def train(config: RunConfig, loaded: Callable[[Source], None] | None = None) -> 
     mlflow.set_experiment(config.experiment)
     with mlflow.start_run(run_name=f"{config.model_name}-{source.kind}") as run:
         _log_inputs(config, source, fingerprint)
-        tuning = _tune(config, source, run.info.run_id) if config.trials else None
+        tuning = _tune(config, source, run.info.run_id, client) if config.trials else None
         if tuning is not None:
             config = replace(config, lgbm_params=tuning.lgbm_params)
         # The settings the final model is trained with (after tuning: the best trial's).
         mlflow.log_params({f"lgbm_{k}": v for k, v in config.boosting.lgbm_params.items()})
-        fitted = fit_final(config, source)
+        fitted = fit_final(config, source, client)
         metrics = _log_metrics(fitted, source)
         baselines = _compare(config, source, fitted) if config.baselines else {}
         bundle = ScoringBundle(fitted.booster, make_spec(source, fitted, metrics))
@@ -201,7 +225,7 @@ def _log_inputs(config: RunConfig, source: Source, fingerprint: str) -> None:
         mlflow.log_dict(record, path)
 
 
-def _tune(config: RunConfig, source: Source, run_id: str) -> TuneResult:
+def _tune(config: RunConfig, source: Source, run_id: str, client: Client | None) -> TuneResult:
     import mlflow
 
     from training.tune import log_tuning, tune
@@ -210,7 +234,7 @@ def _tune(config: RunConfig, source: Source, run_id: str) -> TuneResult:
     if rows.params:
         mlflow.log_params(rows.params)
     result = tune(
-        trial_scorer(rows, source, config),
+        trial_scorer(rows, source, config, client),
         config.boosting.lgbm_params,
         model_name=config.model_name,
         run_id=run_id,

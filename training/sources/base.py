@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from dask.distributed import Client
+
     from serving.model.bundle import ScoringBundle
     from serving.model.spec import ModelInput
     from training.config import Boosting
@@ -134,8 +136,8 @@ class SourceSettings(Protocol):
         """Default boosting settings for data of this kind."""
         ...
 
-    def load(self, seed: int) -> Source:
-        """Read, check and split the data."""
+    def load(self, seed: int, client: Client | None = None) -> Source:
+        """Read, check and split the data (work spread over a Dask `client` where it helps)."""
         ...
 
 

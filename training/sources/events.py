@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from training.sources.snapshots import (
     build_split,
     describe_split,
 )
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +72,14 @@ class EventLog:
     def boosting(self) -> Boosting:
         return Boosting(events_lgbm_params(), num_boost_round=500, early_stopping_rounds=50)
 
-    def load(self, seed: int = 42) -> EventsSource:
+    def load(self, seed: int = 42, client: Client | None = None) -> EventsSource:
         """Read the events, plan the snapshots from their dense span, build and split them by
-        time (`seed` is unused: the split follows the dates)."""
+        time (`seed` is unused: the split follows the dates). With a Dask `client` each
+        snapshot's features are made on its workers."""
         tables = load_tables(self.data_dir, self.mapping, self.read)
         tables, span = without_strays(tables)
         plan = make_plan(span, self.horizon_days, self.plan)
-        split = build_split(tables, plan, self.horizon_days, plan.features)
+        split = build_split(tables, plan, self.horizon_days, plan.features, client)
         return EventsSource(self, split, plan, span)
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features.build import build_follower_features
+from features.cluster import cluster_features
 from features.events.load import Tables
 from features.labels import make_labels, select_snapshot_followers
 from features.schema import DEFAULT_FEATURE_CONFIG, ENTITY_KEY, LABEL_COLUMN, FeatureConfig
 from training.sources.plan import SnapshotPlan
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +25,20 @@ AS_OF_COLUMN = "as_of"
 
 
 def build_snapshot(
-    tables: Tables, as_of: pd.Timestamp, horizon_days: int, features_config: FeatureConfig
+    tables: Tables,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    features_config: FeatureConfig,
+    client: Client | None = None,
 ) -> pd.DataFrame:
-    """Features and label of every eligible follower at one snapshot date."""
+    """Features and label of every eligible follower at one snapshot date (the features made
+    on a Dask `client`'s workers if given: the same, exactly)."""
     followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
-    features = build_follower_features(
-        tables.interactions, followers, as_of, tables.posts, features_config
-    )
+    inputs = (tables.interactions, followers, as_of, tables.posts, features_config)
+    if client is None:
+        features = build_follower_features(*inputs)
+    else:
+        features = cluster_features(client, *inputs)
     conversions = tables.conversions
     if conversions is None:
         raise ValueError("training needs a conversions table")
@@ -39,11 +51,12 @@ def build_training_frame(
     dates: list[pd.Timestamp],
     horizon_days: int,
     features_config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
+    client: Client | None = None,
 ) -> pd.DataFrame:
     """All snapshots stacked: follower_id, as_of, the feature columns and `converted`."""
     snapshots = []
     for as_of in dates:
-        snapshot = build_snapshot(tables, as_of, horizon_days, features_config)
+        snapshot = build_snapshot(tables, as_of, horizon_days, features_config, client)
         logger.info(
             "snapshot %s: %s followers, %.2f%% converted",
             as_of.date(),
@@ -69,12 +82,16 @@ class TimeSplit:
 
 
 def build_split(
-    tables: Tables, plan: SnapshotPlan, horizon_days: int, features_config: FeatureConfig
+    tables: Tables,
+    plan: SnapshotPlan,
+    horizon_days: int,
+    features_config: FeatureConfig,
+    client: Client | None = None,
 ) -> TimeSplit:
     """`split_by_plan` of the plan's snapshots, built period by period: the rows of all
     snapshots are never held twice (stacked and split), which bounds a large audience's peak."""
     built = {
-        part: build_training_frame(tables, list(dates), horizon_days, features_config)
+        part: build_training_frame(tables, list(dates), horizon_days, features_config, client)
         for part, dates in plan.periods.items()
         if len(dates)
     }

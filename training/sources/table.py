@@ -83,8 +83,9 @@ class LeadTable:
     def boosting(self) -> Boosting:
         return Boosting(table_lgbm_params(), num_boost_round=3000, early_stopping_rounds=100)
 
-    def load(self, seed: int = 42) -> TableSource:
-        """Read the table, infer its spec, split it, and audit the non-test rows for leakage."""
+    def load(self, seed: int = 42, client: object = None) -> TableSource:
+        """Read the table, infer its spec, split it, and audit the non-test rows for leakage
+        (a lead table is read and split on one machine; `client` may still grow the trees)."""
         return self.from_table(read_table(self.table_path, self.read), seed)
 
     def from_table(self, table: pd.DataFrame, seed: int = 42) -> TableSource:
