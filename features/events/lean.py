@@ -11,6 +11,7 @@ timestamps); everything else is read whole and validated as before.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 
 from features.events.dedupe import DUPLICATE_KEY, log_repeats, repeated_codes
 from features.events.text import EVENT_TYPE_DTYPE, log_unknown_types, type_codes
-from features.kernels.ids import PackedIds, pack_arrow
+from features.kernels.ids import pack_arrow
 from features.kernels.radix import RadixIndex
 from features.schema import INTERACTIONS_OPTIONAL, INTERACTIONS_REQUIRED
 
@@ -115,6 +116,7 @@ class IdVocabulary:
         if packed is None or not packed.short or index is None:
             return None
         codes = np.append(self._tables[1][1], -1)[index.get_indexer(packed.low)]
+        codes[packed.missing] = -1  # a missing id packs like "": never its code
         new = np.flatnonzero((codes < 0) & ~packed.missing)
         if new.size:
             words, indices = _distinct(ids.take(pa.array(new)))
@@ -131,14 +133,14 @@ class IdVocabulary:
     def _codes(self, words: pa.Array, first: np.ndarray) -> np.ndarray:
         """The code of each distinct word; words of no row (first == -1) get none."""
         codes = np.full(len(words), -1, dtype=np.int64)
-        packed = pack_arrow(words)
-        short = _short(words, packed)
+        short = _short(words)
         new = []
         for kind in (1, 0):
             where = np.flatnonzero((short == bool(kind)) & (first >= 0))
             if not where.size:
                 continue
-            keys = packed.low[where] if kind else _hashes(words.take(pa.array(where)))
+            taken = words.take(pa.array(where))
+            keys = _packed_low(taken) if kind else _hashes(taken)
             found = self._find(kind, keys)
             if not kind:
                 self._check(words, where, found)
@@ -192,6 +194,10 @@ class _Collision(Exception):
     """Two different ids with one 64-bit hash: read the log the general way."""
 
 
+class _Refused(Exception):
+    """A log the general read should judge (an empty required value): it says where."""
+
+
 def _distinct(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """The distinct ids of a batch (as large strings) and each row's position among them
     (-1 where missing), by packing short ids into integers; Arrow hashes longer ones."""
@@ -221,14 +227,19 @@ def _first_rows(indices: np.ndarray, n_words: int) -> np.ndarray:
     return first[:n_words]
 
 
-def _short(words: pa.Array, packed: PackedIds | None) -> np.ndarray:
-    """Whether each word is its own eight-byte integer: at most 8 bytes, no NUL byte."""
-    if packed is None:
-        return np.zeros(len(words), dtype=bool)
-    fits = packed.length <= 8
-    if packed.has_nul:
-        fits &= ~pc.match_substring(words, "\x00").to_numpy(zero_copy_only=False)
-    return fits
+def _short(words: pa.Array) -> np.ndarray:
+    """Whether each word is its own eight-byte integer: at most 8 bytes, no NUL byte. Decided
+    by the word alone, so an id is short or long in every batch, whatever else it holds."""
+    fits = pc.fill_null(pc.less_equal(pc.binary_length(words), 8), False)
+    nul = pc.fill_null(pc.match_substring(words, "\x00"), False)
+    return pc.and_(fits, pc.invert(nul)).to_numpy(zero_copy_only=False)
+
+
+def _packed_low(words: pa.Array) -> np.ndarray:
+    """The eight-byte integer of each short word."""
+    packed = pack_arrow(words)
+    assert packed is not None  # every word is at most 8 bytes
+    return packed.low
 
 
 def _hashes(words: pa.Array) -> np.ndarray:
@@ -246,12 +257,8 @@ class _Batches:
         self.unknown_names: set[str] = set()
 
     def convert(self, batch: pa.RecordBatch) -> dict[str, np.ndarray]:
-        for column in INTERACTIONS_REQUIRED:
-            missing = batch.column(column).null_count
-            if missing:
-                valid = batch.column(column).is_valid().to_numpy(zero_copy_only=False)
-                row = self.rows + int(np.flatnonzero(~valid)[0])
-                raise ValueError(f"interactions: row {row}: column {column} is empty")
+        if any(batch.column(column).null_count for column in INTERACTIONS_REQUIRED):
+            raise _Refused  # the general read names the first empty value, column by column
         arrays = {
             "follower_id": self.followers.add(batch.column("follower_id")),
             "event_type": self._types(batch.column("event_type")),
@@ -292,6 +299,15 @@ def _values(batch: pa.RecordBatch) -> np.ndarray:
     return batch.column("value").cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
+def _indexed(schema: pa.Schema) -> bool:
+    """Whether pandas' metadata names one of our columns as the frame's index."""
+    metadata = (schema.metadata or {}).get(b"pandas")
+    if metadata is None:
+        return False
+    index = json.loads(metadata).get("index_columns", [])
+    return any(isinstance(name, str) and name in COLUMNS for name in index)
+
+
 def _batches(parts: list[Path], batch_rows: int) -> Iterator[pa.RecordBatch]:
     for part in parts:
         names = pq.read_schema(part).names
@@ -311,7 +327,11 @@ def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame |
         files = [pq.ParquetFile(part) for part in parts]
     except (pa.ArrowInvalid, OSError):
         return None  # unreadable: the general reader says why
-    if not all(leanly_readable(file.schema_arrow) for file in files):
+    schemas = [file.schema_arrow for file in files]
+    # Parts must agree as the general reader requires; a column kept as pandas' index is
+    # not read back as a column there.
+    same = all(schema.equals(schemas[0], check_metadata=False) for schema in schemas)
+    if not same or not all(map(leanly_readable, schemas)) or any(map(_indexed, schemas)):
         return None
     rows = sum(file.metadata.num_rows for file in files)
     # Filled batch by batch: no list of batches to join, so no second copy of the log.
@@ -322,7 +342,7 @@ def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame |
             start = state.rows
             for name, values in state.convert(batch).items():
                 columns[name][start : state.rows] = values
-    except (_Collision, pa.ArrowInvalid, OSError):
+    except (_Collision, _Refused, pa.ArrowInvalid, OSError):
         return None  # a hash shared by two ids, or a file to read the general way
     log_unknown_types(state.unknown_events, state.unknown_names)
     repeated = repeated_codes([columns[name] for name in DUPLICATE_KEY], ties=2)

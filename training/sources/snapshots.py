@@ -13,6 +13,7 @@ from features.build import build_follower_features
 from features.cluster import cluster_features
 from features.events.load import Tables
 from features.labels import make_labels, select_snapshot_followers
+from features.memory import release_memory
 from features.schema import DEFAULT_FEATURE_CONFIG, ENTITY_KEY, LABEL_COLUMN, FeatureConfig
 from training.sources.plan import SnapshotPlan
 
@@ -64,6 +65,7 @@ def build_training_frame(
             100 * snapshot[LABEL_COLUMN].mean() if len(snapshot) else 0.0,
         )
         snapshots.append(snapshot)
+        release_memory()  # the kernels' temporaries, freed
     return pd.concat(snapshots, ignore_index=True)
 
 
@@ -90,10 +92,12 @@ def build_split(
 ) -> TimeSplit:
     """`split_by_plan` of the plan's snapshots, built period by period: the rows of all
     snapshots are never held twice (stacked and split), which bounds a large audience's peak."""
+    # With a held-out stop share, stop rows are fit-period followers: built once, as fit.
+    skipped = {"stop"} if plan.stop_share else set()
     built = {
         part: build_training_frame(tables, list(dates), horizon_days, features_config, client)
         for part, dates in plan.periods.items()
-        if len(dates)
+        if len(dates) and part not in skipped
     }
     first = next(iter(built.values()))
     parts = {part: built.get(part, first.iloc[0:0]) for part in plan.periods}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -45,7 +46,7 @@ def _events(rng: np.random.Generator, n: int, width: int = 5) -> pd.DataFrame:
 
 
 def _write(frame: pd.DataFrame, path: Path, **options) -> Path:
-    frame.to_parquet(path, index=False, **options)
+    frame.to_parquet(path, index=frame.index.name is not None, **options)
     return path
 
 
@@ -108,12 +109,44 @@ def test_other_tables_are_left_to_the_general_read(tmp_path, messy):
     assert read_lean_events(tmp_path / "hive") is None
 
 
-def test_a_missing_value_names_its_row_across_batches(tmp_path, messy):
+def test_a_missing_value_is_left_to_the_general_read_which_names_its_row(tmp_path, messy):
     frame = messy.copy()
     frame.loc[1234, "follower_id"] = None
-    path = _write(frame, tmp_path / "events.parquet")
+    frame.loc[4321, "occurred_at"] = None
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(frame, data / "interactions.parquet")
+    assert read_lean_events(data / "interactions.parquet", batch_rows=500) is None
     with pytest.raises(ValueError, match="interactions: row 1234: column follower_id is empty"):
-        read_lean_events(path, batch_rows=500)
+        load_tables(data)
+
+
+def _table(path: Path, batch: int, **columns: list) -> None:
+    n = len(next(iter(columns.values())))
+    times = pa.array(range(n), pa.timestamp("s", tz="UTC"))
+    table = {"follower_id": ["u1"] * n, "event_type": ["view"] * n, "occurred_at": times}
+    pq.write_table(pa.table(table | columns), path)
+    pd.testing.assert_frame_equal(read_lean_events(path, batch_rows=batch), _general(path))
+
+
+def test_ids_that_tripped_the_vocabulary(tmp_path):
+    # A missing post after a post "" is still missing, not the post "".
+    _table(tmp_path / "a.parquet", 2, post_id=["", "p1", None, "p1"])
+    # A short id in batches with and without a long one keeps one code.
+    _table(tmp_path / "b.parquet", 2, follower_id=["anna", "anna", "anna", "a.very.long.handle"])
+    _table(tmp_path / "c.parquet", 3, follower_id=["a.very.long.handle", "anna", "b", "anna"])
+    # A missing id beside one holding a NUL byte.
+    _table(tmp_path / "d.parquet", 4, post_id=[None, "a\x00b", "a\x00b", "c"])
+
+
+def test_parts_that_disagree_are_left_to_the_general_read(tmp_path, messy):
+    folder = tmp_path / "interactions"
+    folder.mkdir()
+    _write(messy.iloc[:100], folder / "part-0.parquet")
+    _write(messy.iloc[100:200].drop(columns=["post_id"]), folder / "part-1.parquet")
+    assert read_lean_events(folder) is None
+    indexed = messy.set_index("post_id")
+    assert read_lean_events(_write(indexed, tmp_path / "indexed.parquet")) is None
 
 
 def _said(records: list[logging.LogRecord]) -> list[str]:
