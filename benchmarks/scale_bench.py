@@ -41,7 +41,9 @@ def main() -> None:
     parser.add_argument("--followers", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=240)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--dask", action="store_true", help="Also score with --dask local.")
+    parser.add_argument(
+        "--dask", action="store_true", help="Also train and score with --dask local."
+    )
     parser.add_argument("--keep", type=Path, help="Work here and keep the files.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="leadscore-scale-") as scratch:
@@ -55,10 +57,14 @@ def main() -> None:
                       "scores.parquet", "--top", "0", "--drift-report", "drift.json"],
         }  # fmt: skip
         if args.dask:
+            # Its own model name: the local run's champion stays the one scored above.
+            steps["train --dask local"] = ["train", "--data", "audience", "--model-name",
+                                           "scale-dask", "--dask", "local"]  # fmt: skip
             steps["score --dask local"] = [*steps["score"], "--dask", "local"]
         print(f"{args.followers:,} followers over {args.days} days, in {work}")
         print(f"{'step':<20} {'seconds':>8} {'peak GB':>8}  last line")
         for name, command in steps.items():
+            # The peak is the command's own process; Dask workers are processes of their own.
             seconds, peak, last = run(command, work)
             print(f"{name:<20} {seconds:8.1f} {peak:8.2f}  {last[:70]}")
 

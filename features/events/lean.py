@@ -349,7 +349,8 @@ def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame |
     if repeated.any():
         log_repeats(int(repeated.sum()))
         kept = ~repeated
-        columns = {name: values[kept] for name, values in columns.items()}
+        for name in columns:  # one column at a time: the old one is freed before the next
+            columns[name] = columns[name][kept]
     return _frame(columns, state)
 
 
