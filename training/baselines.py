@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import lightgbm
     from sklearn.pipeline import Pipeline
 
+# Rows a baseline predicts at a time.
+PREDICT_SLICE = 200_000
 # The events a CRM points rule typically scores; views, saves and mentions are left out.
 POINTS_EVENTS: tuple[str, ...] = (
     "like", "comment", "share", "click", "profile_visit", "dm", "unfollow",
@@ -123,8 +125,19 @@ class PipelineScorer:
     columns: tuple[str, ...]
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        """Probability of the positive class, one per row."""
-        return self.pipeline.predict_proba(features[list(self.columns)])[:, 1]
+        """Probability of the positive class, one per row (in slices: the pipeline's scaled
+        and one-hot copies of a million rows would set the run's peak memory)."""
+        return in_slices(
+            features, lambda rows: self.pipeline.predict_proba(rows[list(self.columns)])[:, 1]
+        )
+
+
+def in_slices(features: pd.DataFrame, predict: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+    """`predict` of the rows a slice at a time (each row's prediction is its own)."""
+    if len(features) <= PREDICT_SLICE:
+        return np.asarray(predict(features))
+    slices = range(0, len(features), PREDICT_SLICE)
+    return np.concatenate([predict(features.iloc[i : i + PREDICT_SLICE]) for i in slices])
 
 
 def fit_logistic(
@@ -155,7 +168,10 @@ class BoosterScorer:
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Probability per row, through the same `to_model_input` as the tuned model."""
-        return self.booster.predict(to_model_input(features, self.columns, self.levels))
+        return in_slices(
+            features,
+            lambda rows: self.booster.predict(to_model_input(rows, self.columns, self.levels)),
+        )
 
 
 def default_lightgbm_params(seed: int = 0) -> dict[str, Any]:

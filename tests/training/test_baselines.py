@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from features.schema import EVENT_POINTS, count_column
+from training import baselines
 from training.baselines import (
     POINTS_EVENTS,
     fit_default_lightgbm,
@@ -117,3 +118,17 @@ def test_unseen_category_still_scores(fit_frame):
         fit_default_lightgbm(fit_frame, COLUMNS, CATEGORICAL),
     ):
         assert np.isfinite(scorer.predict(newcomer)).all()
+
+
+def test_predicting_in_slices_changes_no_probability(fit_frame, test_frame, monkeypatch):
+    scorers = [
+        fit_logistic(fit_frame, COLUMNS, CATEGORICAL, seed=0),
+        fit_default_lightgbm(fit_frame, COLUMNS, CATEGORICAL, seed=0),
+    ]
+    whole = [scorer.predict(test_frame) for scorer in scorers]
+    monkeypatch.setattr(baselines, "PREDICT_SLICE", 97)
+    assert len(test_frame) > 5 * 97
+    logistic, lightgbm = (scorer.predict(test_frame) for scorer in scorers)
+    # The matrix product of a smaller block may round the last bit differently.
+    np.testing.assert_allclose(logistic, whole[0], rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(lightgbm, whole[1])
