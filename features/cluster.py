@@ -45,6 +45,7 @@ def dask_client(address: str) -> Iterator[Client]:
                          dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as local,
             Client(local) as client,
         ):  # fmt: skip
+            client.run(_silence_stdout)
             yield client
         return
     try:
@@ -53,6 +54,17 @@ def dask_client(address: str) -> Iterator[Client]:
         raise ValueError(f"--dask {address}: no Dask scheduler answers there ({error})") from None
     with client:
         yield client
+
+
+def _silence_stdout() -> None:
+    """On a worker of our own LocalCluster: its standard output to /dev/null. The workers
+    share the command's terminal, and native libraries (LightGBM's network) print there,
+    between a table's lines or into `--output json`."""
+    import os
+
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.close(quiet)
 
 
 def follower_parts(followers: pd.Series, n: int) -> np.ndarray:

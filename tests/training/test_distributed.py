@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -72,3 +77,18 @@ def test_trees_grown_on_the_cluster_score_within_0_005_roc_auc(sources, dask_clu
     assert roc_auc_score(labels, spread.scored["test"].probabilities) == pytest.approx(
         test["dask"]["roc_auc"]
     )
+
+
+def test_train_on_dask_from_the_command_line_keeps_stdout_for_its_json(audience_dir, tmp_path):
+    """Run as a user runs it: the workers share the terminal, yet LightGBM's network lines
+    never reach stdout, which holds one JSON object."""
+    command = [sys.executable, "-m", "leadscore.cli", "train", "--data", str(audience_dir),
+               "--model-name", "on-dask", "--dask", "local", "--format", "json"]  # fmt: skip
+    env = os.environ | {"DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the scratch folder's own store
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    record = json.loads(run.stdout)
+    assert record["version"] == "1" and record["model_name"] == "on-dask"
+    assert "on Dask (2 workers)" in run.stderr
+    assert "[LightGBM]" not in run.stdout + run.stderr
