@@ -152,15 +152,20 @@ def _wanted(names: Sequence[str], only: Collection[str] | None) -> list[str] | N
     return None if only is None else [name for name in names if name in only]
 
 
-def _read_folder(
-    folder: Path, options: ReadOptions, only: Collection[str] | None = None
-) -> tuple[pd.DataFrame, ReadReport]:
-    """The parts of one table, all Parquet or all text, in name order; hidden files ignored."""
-    parts = sorted(
+def table_parts(folder: Path) -> list[Path]:
+    """The files of a folder of parts, in name order; hidden ones (., _) left out."""
+    return sorted(
         path
         for path in folder.rglob("*")
         if path.is_file() and not any(part[0] in "._" for part in path.relative_to(folder).parts)
     )
+
+
+def _read_folder(
+    folder: Path, options: ReadOptions, only: Collection[str] | None = None
+) -> tuple[pd.DataFrame, ReadReport]:
+    """The parts of one table, all Parquet or all text, in name order; hidden files ignored."""
+    parts = table_parts(folder)
     kinds = {table_format(path) for path in parts}
     names = [f"{folder.name}/{path.relative_to(folder).as_posix()}" for path in parts]
     if kinds == {"parquet"}:

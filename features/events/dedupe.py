@@ -35,10 +35,7 @@ def repeated_rows(
     for column in columns:
         digest *= _PRIME
         digest ^= _column_hash(subset[column])
-    # Equal rows have equal hashes, so only rows sharing a hash with another can repeat.
-    ordered = np.sort(digest)
-    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    suspects = np.flatnonzero(pd.Index(shared).get_indexer(digest) >= 0)
+    suspects = _sharing(digest)
     repeated = np.zeros(len(frame), dtype=bool)
     if suspects.size:
         found = subset.iloc[suspects][list(columns)].duplicated().to_numpy()
@@ -61,9 +58,7 @@ def repeated_codes(columns: Sequence[np.ndarray], ties: int = 0) -> np.ndarray:
     for bits in exact:
         digest *= _PRIME
         digest ^= bits * _MIX
-    ordered = np.sort(digest)
-    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    suspects = np.flatnonzero(pd.Index(shared).get_indexer(digest) >= 0)
+    suspects = _sharing(digest)
     repeated = np.zeros(size, dtype=bool)
     if suspects.size:
         # Equal rows next to each other, the earliest first: all but the first repeat it.
@@ -76,10 +71,19 @@ def repeated_codes(columns: Sequence[np.ndarray], ties: int = 0) -> np.ndarray:
     return repeated
 
 
+def _sharing(digest: np.ndarray) -> np.ndarray:
+    """Positions whose hash another position shares: equal rows have equal hashes, so only
+    these can repeat."""
+    ordered = np.sort(digest)
+    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return np.flatnonzero(pd.Index(shared).get_indexer(digest) >= 0)
+
+
 def _exact_bits(values: np.ndarray) -> np.ndarray:
     """uint64s equal exactly when the values are (NaN to NaN, -0.0 to 0.0)."""
     if np.issubdtype(values.dtype, np.floating):
         numbers = values.astype(np.float64, copy=False)
+        # One bit pattern for every NaN, and -0.0 + 0.0 is +0.0: equal values, equal bits.
         return (np.where(np.isnan(numbers), np.nan, numbers) + 0.0).view(np.uint64)
     return values.astype(np.int64, copy=False).view(np.uint64)
 
@@ -107,9 +111,7 @@ def _column_hash(values: pd.Series) -> np.ndarray:
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         return values.array.asi8.view(np.uint64)  # NaT is one fixed integer
     if pd.api.types.is_float_dtype(dtype):
-        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        # One bit pattern for every NaN, and -0.0 + 0.0 is +0.0: equal values, equal bits.
-        return (np.where(np.isnan(numbers), 0.0, numbers) + 0.0).view(np.uint64)
+        return _exact_bits(values.to_numpy(dtype=np.float64, na_value=np.nan))
     packed = pack_ids(values)
     if packed is not None:
         return packed.keys(one_word=False)

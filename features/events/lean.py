@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from features.events.dedupe import DUPLICATE_KEY, log_repeats, repeated_codes
 from features.events.text import EVENT_TYPE_DTYPE, log_unknown_types, type_codes
-from features.kernels.ids import pack_arrow
+from features.io import table_parts
+from features.kernels.ids import first_rows, pack_arrow
 from features.kernels.radix import RadixIndex
 from features.schema import INTERACTIONS_OPTIONAL, INTERACTIONS_REQUIRED
 
@@ -42,11 +43,7 @@ def lean_parts(path: Path) -> list[Path] | None:
         return [path] if path.suffix == ".parquet" else None
     if not path.is_dir():
         return None
-    parts = sorted(
-        part
-        for part in path.rglob("*")
-        if part.is_file() and not any(name[0] in "._" for name in part.relative_to(path).parts)
-    )
+    parts = table_parts(path)
     # Hive folders (day=2026-01-01/) add a column of their own: the general reader knows them.
     plain = all(part.parent == path for part in parts)
     return parts if parts and plain and all(p.suffix == ".parquet" for p in parts) else None
@@ -103,7 +100,7 @@ class IdVocabulary:
         if known is not None:
             return known
         words, indices = _distinct(ids)
-        codes = self._codes(words, _first_rows(indices, len(words)))
+        codes = self._codes(words, first_rows(indices, len(words)))
         return np.append(codes, -1).astype(np.int32)[indices]
 
     def _add_known(self, ids: pa.Array) -> np.ndarray | None:
@@ -120,7 +117,7 @@ class IdVocabulary:
         new = np.flatnonzero((codes < 0) & ~packed.missing)
         if new.size:
             words, indices = _distinct(ids.take(pa.array(new)))
-            fresh = self._codes(words, _first_rows(indices, len(words)))
+            fresh = self._codes(words, first_rows(indices, len(words)))
             codes[new] = np.append(fresh, -1)[indices]
         return codes.astype(np.int32)
 
@@ -207,7 +204,7 @@ def _distinct(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
         if packed is not None:
             indices, _ = pd.factorize(packed.keys(packed.short))
             indices[packed.missing] = -1
-            first = _first_rows(indices, int(indices.max(initial=-1)) + 1)
+            first = first_rows(indices, int(indices.max(initial=-1)) + 1)
             kept = np.flatnonzero(indices >= 0)
             # Over eight bytes the integer is a hash: every row must match its id's first row.
             if packed.short or packed.take(kept).equal(packed.take(first[indices[kept]])):
@@ -217,14 +214,6 @@ def _distinct(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
     indices = ids.indices.to_numpy(zero_copy_only=False)
     indices = np.where(present, indices, -1).astype(np.int64)
     return ids.dictionary.cast(pa.large_string()), indices
-
-
-def _first_rows(indices: np.ndarray, n_words: int) -> np.ndarray:
-    """The first row of each dictionary word, -1 for a word no row holds."""
-    first = np.full(n_words + 1, -1, dtype=np.int64)
-    rows = np.arange(indices.size)
-    first[indices[::-1]] = rows[::-1]  # the earliest write lands last
-    return first[:n_words]
 
 
 def _short(words: pa.Array) -> np.ndarray:
@@ -308,10 +297,11 @@ def _indexed(schema: pa.Schema) -> bool:
     return any(isinstance(name, str) and name in COLUMNS for name in index)
 
 
-def _batches(parts: list[Path], batch_rows: int) -> Iterator[pa.RecordBatch]:
-    for part in parts:
-        names = pq.read_schema(part).names
-        columns = [name for name in COLUMNS if name in names]
+def _batches(
+    parts: list[Path], schemas: list[pa.Schema], batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    for part, schema in zip(parts, schemas, strict=True):
+        columns = [name for name in COLUMNS if name in schema.names]
         dictionary = [name for name in ID_COLUMNS if name in columns]
         with pq.ParquetFile(part, read_dictionary=dictionary, pre_buffer=False) as file:
             yield from file.iter_batches(batch_size=batch_rows, columns=columns)
@@ -324,21 +314,21 @@ def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame |
     if parts is None:
         return None
     try:
-        files = [pq.ParquetFile(part) for part in parts]
+        footers = [pq.read_metadata(part) for part in parts]  # each file's footer, once
+        schemas = [footer.schema.to_arrow_schema() for footer in footers]
     except (pa.ArrowInvalid, OSError):
         return None  # unreadable: the general reader says why
-    schemas = [file.schema_arrow for file in files]
     # Parts must agree as the general reader requires; a column kept as pandas' index is
     # not read back as a column there.
     same = all(schema.equals(schemas[0], check_metadata=False) for schema in schemas)
     if not same or not all(map(leanly_readable, schemas)) or any(map(_indexed, schemas)):
         return None
-    rows = sum(file.metadata.num_rows for file in files)
+    rows = sum(footer.num_rows for footer in footers)
     # Filled batch by batch: no list of batches to join, so no second copy of the log.
     columns = {name: np.empty(rows, dtype=kind) for name, kind in _KINDS.items()}
     state = _Batches()
     try:
-        for batch in _batches(parts, batch_rows):
+        for batch in _batches(parts, schemas, batch_rows):
             start = state.rows
             for name, values in state.convert(batch).items():
                 columns[name][start : state.rows] = values

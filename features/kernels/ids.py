@@ -189,14 +189,14 @@ def factorize_ids(values: pd.Series, positions: np.ndarray) -> tuple[np.ndarray,
     if isinstance(values.dtype, pd.CategoricalDtype):
         # Already numbered: one code per distinct id.
         codes = values.cat.codes.to_numpy()[positions].astype(np.int64)
-        return codes, _holders(codes, len(values.cat.categories))
+        return codes, first_rows(codes, len(values.cat.categories))
     packed = pack_ids(values)
     if packed is not None:
         # Packing everything then taking is faster than gathering the texts at `positions`.
         packed = packed.take(positions)
         codes, uniques = pd.factorize(packed.keys(packed.short))
         codes[packed.missing] = -1
-        holders = _holders(codes, len(uniques))
+        holders = first_rows(codes, len(uniques))
         if packed.short:
             return codes.astype(np.int64), holders
         # A hash may join two ids: every holder must carry its code's chosen holder's words.
@@ -204,12 +204,14 @@ def factorize_ids(values: pd.Series, positions: np.ndarray) -> tuple[np.ndarray,
         if packed.take(kept).equal(packed.take(holders[codes[kept]])):
             return codes.astype(np.int64), holders
     codes, uniques = pd.factorize(np.asarray(values.iloc[positions], dtype=object))
-    return codes.astype(np.int64), _holders(codes, len(uniques))
+    return codes.astype(np.int64), first_rows(codes, len(uniques))
 
 
-def _holders(codes: np.ndarray, n_codes: int) -> np.ndarray:
-    # Which holder's write survives does not matter: any one position of each code will do.
-    # Missing ids (-1) write into a spare last slot, dropped at the end.
-    holders = np.full(n_codes + 1, -1, dtype=np.int64)
-    holders[codes] = np.arange(codes.size)
-    return holders[:n_codes]
+def first_rows(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The first position holding each code, -1 for a code nobody holds; missing (-1)
+    positions are ignored."""
+    # Missing ids write into a spare last slot, dropped at the end. Writing backwards, the
+    # earliest position's write lands last.
+    first = np.full(n_codes + 1, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size)[::-1]
+    return first[:n_codes]
