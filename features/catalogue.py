@@ -84,7 +84,7 @@ def _event_entries(config: FeatureConfig) -> dict[str, Entry]:
     return entries | {
         f"max_events_per_day_{config.long_days}d": Entry(
             f"events on the busiest day {span}",
-            say(f"at most {{}} events in one day {span}", "busiest day unknown"),
+            say(f"at most {{}} in one day {span}", "busiest day unknown", _events),
         ),
         f"n_posts_engaged_{config.long_days}d": Entry(
             f"different posts engaged with {span}",
@@ -126,6 +126,10 @@ def _recency_entries() -> dict[str, Entry]:
             f"days since the latest {singular}", say_last(singular, f"no {singular} yet")
         )
     return entries
+
+
+def _events(value: float) -> str:
+    return counted(value, "event", "events")
 
 
 def _posts(value: float) -> str:

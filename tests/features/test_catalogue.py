@@ -46,3 +46,11 @@ def test_values_in_plain_words():
 def test_unknown_column_is_named():
     with pytest.raises(KeyError, match="n_clicks_7d"):
         describe("n_clicks_7d")
+
+
+def test_one_event_on_the_busiest_day_is_said_in_the_singular():
+    from features.schema import DEFAULT_FEATURE_CONFIG
+
+    phrase = catalogue(DEFAULT_FEATURE_CONFIG)["max_events_per_day_90d"].phrase
+    assert phrase(1.0) == "at most 1 event in one day in the last 90 days"
+    assert phrase(3.0) == "at most 3 events in one day in the last 90 days"
