@@ -165,10 +165,12 @@ def features(
     from features.cluster import cluster_features, dask_client
     from features.events.load import load_tables
     from features.labels import select_snapshot_followers
+    from features.memory import reuse_memory
     from features.write import write_table
 
     mapping, read = event_mapping(ctx), read_options(ctx)
     config = feature_config(windows)
+    reuse_memory()  # one pass over the log: its freed arrays serve the next ones
     try:
         tables = load_tables(data, mapping, read)
         followers = select_snapshot_followers(tables.followers, tables.conversions, as_of)
@@ -366,6 +368,7 @@ def score(
     from contextlib import ExitStack
 
     from features.cluster import dask_client
+    from features.memory import reuse_memory
     from features.write import write_json
     from leadscore.show import progress, show_drift, show_summary, show_top
     from serving.batch import (
@@ -383,6 +386,7 @@ def score(
             fail("--followers and --dask are for followers; a lead table is scored whole here")
     mapping, read = event_mapping(ctx), read_options(ctx)
     tracking()
+    reuse_memory()  # chunk after chunk: each one's freed arrays serve the next
     started = time.perf_counter()
     try:
         uri = model or champion_uri(model_name)
