@@ -25,13 +25,20 @@ from features.events.dedupe import DUPLICATE_KEY, log_repeats, repeated_codes
 from features.events.text import EVENT_TYPE_DTYPE, log_unknown_types, type_codes
 from features.io import table_parts
 from features.kernels.ids import first_rows, pack_arrow
+from features.kernels.parallel import read_ahead
 from features.kernels.radix import RadixIndex
 from features.schema import INTERACTIONS_OPTIONAL, INTERACTIONS_REQUIRED
 
 COLUMNS: tuple[str, ...] = (*INTERACTIONS_REQUIRED, *INTERACTIONS_OPTIONAL)
-# Types are few: read as dictionaries. Ids are many: reading them as dictionaries makes Arrow
-# hash every row's text once a file's dictionary overflowed; packing them is cheaper.
-ID_COLUMNS: tuple[str, ...] = ("event_type",)
+# Types are few: always read as dictionaries. Ids are read so where the file's dictionaries
+# are small beside their rows: Arrow then hands over each row's code without touching its
+# text. Where a writer's dictionary overflowed (1 MiB by default) Arrow would hash every
+# row's text, and where most ids are distinct their dictionaries are as large as the text;
+# packing the ids is cheaper then.
+TYPE_COLUMNS: tuple[str, ...] = ("event_type",)
+ID_COLUMNS: tuple[str, ...] = ("follower_id", "post_id")
+SMALL_DICTIONARY = 1 << 17  # bytes of a dictionary page, compressed
+SMALL_SHARE = 8  # ... and at most an eighth of its column's bytes in the row group
 # Rows converted together: about 70 MB of text at a time, a few percent of a large log.
 BATCH_ROWS = 1 << 20
 _TIME_UNITS = ("s", "ms", "us")  # nanoseconds would be cut to microseconds: read whole
@@ -297,12 +304,34 @@ def _indexed(schema: pa.Schema) -> bool:
     return any(isinstance(name, str) and name in COLUMNS for name in index)
 
 
+def small_dictionaries(footer: pq.FileMetaData, names: list[str]) -> list[str]:
+    """The columns of `names` dictionary-encoded in every row group with a small dictionary
+    page (so none overflowed: every data page holds codes), small beside the codes too."""
+    schema = footer.schema.to_arrow_schema()
+
+    def small(name: str) -> bool:
+        position = schema.get_field_index(name)
+        for group in range(footer.num_row_groups):
+            chunk = footer.row_group(group).column(position)
+            start = chunk.dictionary_page_offset
+            if not chunk.has_dictionary_page or start is None:
+                return False
+            limit = min(SMALL_DICTIONARY, chunk.total_compressed_size // SMALL_SHARE)
+            if chunk.data_page_offset - start > limit:
+                return False
+        return True
+
+    return [name for name in names if small(name)]
+
+
 def _batches(
-    parts: list[Path], schemas: list[pa.Schema], batch_rows: int
+    parts: list[Path], footers: list[pq.FileMetaData], batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
-    for part, schema in zip(parts, schemas, strict=True):
-        columns = [name for name in COLUMNS if name in schema.names]
-        dictionary = [name for name in ID_COLUMNS if name in columns]
+    for part, footer in zip(parts, footers, strict=True):
+        names = footer.schema.to_arrow_schema().names
+        columns = [name for name in COLUMNS if name in names]
+        ids = small_dictionaries(footer, [name for name in ID_COLUMNS if name in columns])
+        dictionary = [name for name in TYPE_COLUMNS if name in columns] + ids
         with pq.ParquetFile(part, read_dictionary=dictionary, pre_buffer=False) as file:
             yield from file.iter_batches(batch_size=batch_rows, columns=columns)
 
@@ -328,7 +357,7 @@ def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame |
     columns = {name: np.empty(rows, dtype=kind) for name, kind in _KINDS.items()}
     state = _Batches()
     try:
-        for batch in _batches(parts, schemas, batch_rows):
+        for batch in read_ahead(_batches(parts, footers, batch_rows)):
             start = state.rows
             for name, values in state.convert(batch).items():
                 columns[name][start : state.rows] = values

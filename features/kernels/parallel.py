@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,24 @@ def run_all(tasks: Sequence[Callable[[], Any]], parallel: bool) -> list[Any]:
         return [task() for task in tasks]
     with ThreadPoolExecutor(max_workers=min(len(tasks), cores())) as pool:
         return list(pool.map(lambda task: task(), tasks))
+
+
+Item = TypeVar("Item")
+_END = object()
+
+
+def read_ahead(items: Iterator[Item]) -> Iterator[Item]:
+    """The items of `items`, each next one made on a thread while the caller uses this one.
+
+    For a reader whose decoding releases the GIL (Arrow's): decoding the next batch overlaps
+    converting this one. One item is made at a time, in order; the reader's errors are raised
+    here, where the item would have been.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, items, _END)
+        while (item := pending.result()) is not _END:
+            pending = pool.submit(next, items, _END)
+            yield item
 
 
 def map_chunks(
