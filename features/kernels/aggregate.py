@@ -148,6 +148,8 @@ def daily_rhythm(events: EventCodes, windows_days: Sequence[int]) -> DailyRhythm
     inside = events.age <= span * MICROS_PER_DAY
     day = (events.age[inside] - 1) // MICROS_PER_DAY
     n = events.n_followers
+    if n * span <= 2 * day.size:
+        return _rhythm_by_table(events.rows[inside], day, n, span, windows_days)
     # One sort by (follower, day) turns "distinct days" and "busiest day" into run lengths.
     keys = sorted_pairs(events.rows[inside], day, n, span)
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else keys[:0]
@@ -163,6 +165,19 @@ def daily_rhythm(events: EventCodes, windows_days: Sequence[int]) -> DailyRhythm
     return DailyRhythm(active, busiest)
 
 
+def _rhythm_by_table(
+    rows: np.ndarray, day: np.ndarray, n: int, span: int, windows_days: Sequence[int]
+) -> DailyRhythm:
+    """`daily_rhythm` from a table of events per follower and day, when the table is no
+    larger than the events: one scatter-add instead of a sort, several times faster."""
+    cells = rows * span
+    cells += day
+    per_day = np.zeros((n, span), dtype=np.int32)
+    np.add.at(per_day.reshape(-1), cells, np.int32(1))
+    active = {w: np.count_nonzero(per_day[:, :w], axis=1).astype(np.int32) for w in windows_days}
+    return DailyRhythm(active, per_day.max(axis=1))
+
+
 def sorted_pairs(major: np.ndarray, minor: np.ndarray, n_major: int, n_minor: int) -> np.ndarray:
     """Sorted `major * n_minor + minor`, as uint32 when it fits: that sorts about twice as fast."""
     keys = major * n_minor + minor
@@ -172,9 +187,27 @@ def sorted_pairs(major: np.ndarray, minor: np.ndarray, n_major: int, n_minor: in
 def count_distinct(rows: np.ndarray, codes: np.ndarray, n_codes: int, n: int) -> np.ndarray:
     """int32 number of distinct codes per follower row; negative (missing) codes are left out."""
     held = codes >= 0
-    keys = sorted_pairs(rows[held], codes[held], n, max(n_codes, 1))
+    rows, codes = rows[held], codes[held]
+    stride = -(-max(n_codes, 1) // 64) * 8  # bytes of one row's bits, in whole words
+    if n * stride <= 8 * codes.size:  # no larger than the sort's int64 keys
+        return _distinct_by_bits(rows, codes, n, stride)
+    keys = sorted_pairs(rows, codes, n, max(n_codes, 1))
     firsts = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
     return np.bincount(firsts.astype(np.int64) // max(n_codes, 1), minlength=n).astype(np.int32)
+
+
+def _distinct_by_bits(rows: np.ndarray, codes: np.ndarray, n: int, stride: int) -> np.ndarray:
+    """`count_distinct` by setting one bit per (row, code) and counting each row's bits: about
+    twice as fast as sorting the pairs where the table is small."""
+    bits = np.zeros(n * stride, dtype=np.uint8)
+    byte = rows * stride
+    byte += codes >> 3
+    bit = (codes & 7).astype(np.uint8)
+    for position in range(8):
+        # Every write of a round sets the same bit: a byte written twice gets the same value.
+        bits[byte[bit == position]] |= np.uint8(1 << position)
+    words = np.bitwise_count(bits.view(np.uint64)).reshape(n, stride // 8)
+    return words.sum(axis=1, dtype=np.int32)
 
 
 def decayed_points(

@@ -247,3 +247,41 @@ def test_window_count_kernel_matches_a_direct_count(windows):
         expected = np.zeros((n, N_TYPES), dtype=np.int64)
         np.add.at(expected, (rows[inside], types[inside]), 1)
         assert (counts[:, position] == expected).all()
+
+
+@pytest.mark.parametrize(("n", "size"), [(400, 300), (40, 20_000)])
+def test_daily_rhythm_kernel_matches_a_direct_count(n, size):
+    from features.kernels.aggregate import MICROS_PER_DAY, N_TYPES, EventCodes, daily_rhythm
+
+    # Few events per follower are sorted by (follower, day); many are counted in a table of
+    # followers by days: both must give the direct count.
+    windows = (7, 30, 90)
+    rng = np.random.default_rng(n)
+    rows, types = rng.integers(0, n, size), rng.integers(0, N_TYPES, size).astype(np.int8)
+    age = rng.integers(1, 120, size) * MICROS_PER_DAY - rng.integers(0, 2, size)
+    events = EventCodes(rows, types, age, rows * N_TYPES + types, np.arange(size), n)
+    rhythm = daily_rhythm(events, windows)
+    frame = pd.DataFrame({"row": rows, "day": (age - 1) // MICROS_PER_DAY})
+    for window in windows:
+        days = frame[frame["day"] < window].groupby("row")["day"].nunique()
+        expected = days.reindex(range(n), fill_value=0).to_numpy()
+        assert rhythm.active_days[window].dtype == np.int32
+        assert (rhythm.active_days[window] == expected).all()
+    per_day = frame[frame["day"] < max(windows)].groupby(["row", "day"]).size()
+    busiest = per_day.groupby(level="row").max().reindex(range(n), fill_value=0).to_numpy()
+    assert (rhythm.max_per_day == busiest).all()
+
+
+@pytest.mark.parametrize(("n", "n_codes", "size"), [(300, 5000, 400), (30, 70, 5000)])
+def test_distinct_count_kernel_matches_a_direct_count(n, n_codes, size):
+    from features.kernels.aggregate import count_distinct
+
+    # Few pairs among many possible ones are sorted; many are set as bits in a table of rows
+    # by codes: both must give the direct count, missing codes left out.
+    rng = np.random.default_rng(n_codes)
+    rows, codes = rng.integers(0, n, size), rng.integers(-1, n_codes, size)
+    counted = count_distinct(rows, codes, n_codes, n)
+    frame = pd.DataFrame({"row": rows, "code": codes})
+    expected = frame[frame["code"] >= 0].groupby("row")["code"].nunique()
+    assert counted.dtype == np.int32
+    assert (counted == expected.reindex(range(n), fill_value=0).to_numpy()).all()
