@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from features.build import to_utc_timestamp
+from features.kernels.ids import lookup_codes
 from features.schema import ENTITY_KEY, LABEL_COLUMN
 
 
@@ -21,7 +22,8 @@ def select_snapshot_followers(
 ) -> pd.DataFrame:
     """Followers who followed before `as_of` and had not converted yet (they are leads already)."""
     followed = followers["followed_at"] < to_utc_timestamp(as_of)
-    not_converted = ~followers[ENTITY_KEY].isin(converted_before(conversions, as_of))
+    # Packed-id lookups: pandas' isin on Arrow text makes a Python string of every id.
+    not_converted = lookup_codes(followers[ENTITY_KEY], converted_before(conversions, as_of)) < 0
     return followers.loc[followed & not_converted].reset_index(drop=True)
 
 
@@ -33,5 +35,5 @@ def make_labels(
     end = start + pd.Timedelta(days=horizon_days)
     inside = (conversions["converted_at"] >= start) & (conversions["converted_at"] < end)
     positives = pd.Index(conversions.loc[inside, ENTITY_KEY].unique())
-    labels = pd.Index(follower_ids).isin(positives).astype("int8")
+    labels = (lookup_codes(pd.Series(follower_ids), positives) >= 0).astype("int8")
     return pd.Series(labels, index=pd.Index(follower_ids, name=ENTITY_KEY), name=LABEL_COLUMN)
