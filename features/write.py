@@ -63,7 +63,8 @@ class TableWriter:
         else:
             table = _arrow_table(frame, None if self._parquet is None else self._parquet.schema)
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+                dictionary = _dictionary_columns(table.schema)
+                self._parquet = pq.ParquetWriter(self._tmp, table.schema, use_dictionary=dictionary)
             self._parquet.write_table(table)
         self.rows += len(frame)
 
@@ -86,6 +87,13 @@ class TableWriter:
         finally:
             if os.path.exists(self._tmp):
                 os.remove(self._tmp)
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns worth dictionary encoding: all but floats. Ratios and ages rarely repeat, so
+    their dictionaries are hashed and then dropped: a third of a feature table's write time
+    for 4% of its size."""
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]
 
 
 def _arrow_table(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
