@@ -107,8 +107,25 @@ class IdVocabulary:
         if known is not None:
             return known
         words, indices = _distinct(ids)
-        codes = self._codes(words, first_rows(indices, len(words)))
+        codes = self._lookup(words) if pa.types.is_dictionary(ids.type) else None
+        if codes is None or (codes < 0).any():
+            # New ids are numbered in order of their first row: only then are rows searched.
+            codes = self._codes(words, first_rows(indices, len(words)))
         return np.append(codes, -1).astype(np.int32)[indices]
+
+    def _lookup(self, words: pa.Array) -> np.ndarray:
+        """The code of each word, -1 for a new one (nothing is numbered)."""
+        codes = np.full(len(words), -1, dtype=np.int64)
+        short = _short(words)
+        for kind in (1, 0):
+            where = np.flatnonzero(short == bool(kind))
+            if where.size:
+                taken = words.take(pa.array(where))
+                found = self._find(kind, _packed_low(taken) if kind else _hashes(taken))
+                if not kind:
+                    self._check(words, where, found)
+                codes[where] = found
+        return codes
 
     def _add_known(self, ids: pa.Array) -> np.ndarray | None:
         """`add` for plain short ids when a RadixIndex of the known ones can be made."""
@@ -217,9 +234,7 @@ def _distinct(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
             if packed.short or packed.take(kept).equal(packed.take(first[indices[kept]])):
                 return ids.take(pa.array(first, mask=first < 0)), indices.astype(np.int64)
         ids = pc.dictionary_encode(ids)
-    present = ids.indices.is_valid().to_numpy(zero_copy_only=False)
-    indices = ids.indices.to_numpy(zero_copy_only=False)
-    indices = np.where(present, indices, -1).astype(np.int64)
+    indices = pc.fill_null(ids.indices, -1).to_numpy().astype(np.int64)
     return ids.dictionary.cast(pa.large_string()), indices
 
 

@@ -53,7 +53,8 @@ def content_columns(
             distinct = pd.Series(post_ids.cat.categories)  # the codes number these
         else:
             distinct = post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
-        post_row = np.where(codes >= 0, lookup_codes(distinct, known_ids)[codes], -1)
+        # A post-less event's code, -1, takes the appended -1.
+        post_row = np.append(lookup_codes(distinct, known_ids), -1)[codes]
     return content_kernel(
         recent, codes, holders.size, (known, post_row), _values(interactions), config
     )
@@ -128,5 +129,8 @@ def _values(interactions: pd.DataFrame) -> np.ndarray:
     """The events' `value` (watch seconds) as float64, NaN where missing."""
     if "value" not in interactions:
         return np.full(len(interactions), np.nan)
-    values = pd.to_numeric(interactions["value"], errors="coerce")
+    values = interactions["value"]
+    if values.dtype == np.float64:
+        return values.to_numpy()  # validated events: the column itself, not a copy of it
+    values = pd.to_numeric(values, errors="coerce")
     return values.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -158,8 +158,8 @@ def lookup_codes(values: pd.Series, vocabulary: pd.Index) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
         # Each distinct id looked up once, then spread over the rows by their codes.
         found = lookup_codes(pd.Series(values.cat.categories), vocabulary)
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, np.append(found, -1)[codes], -1).astype(np.int64)
+        # A missing value's code, -1, takes the appended -1: one gather, no further pass.
+        return np.append(found, -1).astype(np.int64)[values.cat.codes.to_numpy()]
     packed, table = pack_ids(values), pack_ids(vocabulary)
     if packed is not None and table is not None and not table.missing.any():
         exact = packed.short and table.short
