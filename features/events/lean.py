@@ -404,7 +404,9 @@ def _frame(columns: dict[str, np.ndarray], state: _Batches) -> pd.DataFrame:
             "event_type": pd.Categorical.from_codes(
                 columns["event_type"], dtype=EVENT_TYPE_DTYPE, validate=False
             ),
-            "occurred_at": pd.DatetimeIndex(
+            # pd.array takes microseconds as UTC in one copy; DatetimeIndex(..., dtype=)
+            # converts them through the time-zone code, ten times slower.
+            "occurred_at": pd.array(
                 columns["occurred_at"].view("datetime64[us]"), dtype="datetime64[us, UTC]"
             ),
             "post_id": pd.Categorical.from_codes(columns["post_id"], dtype=posts, validate=False),
