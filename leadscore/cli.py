@@ -368,7 +368,6 @@ def score(
     from contextlib import ExitStack
 
     from features.cluster import dask_client
-    from features.memory import reuse_memory
     from features.write import write_json
     from leadscore.show import progress, show_drift, show_summary, show_top
     from serving.batch import (
@@ -386,7 +385,6 @@ def score(
             fail("--followers and --dask are for followers; a lead table is scored whole here")
     mapping, read = event_mapping(ctx), read_options(ctx)
     tracking()
-    reuse_memory()  # chunk after chunk: each one's freed arrays serve the next
     started = time.perf_counter()
     try:
         uri = model or champion_uri(model_name)

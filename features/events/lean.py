@@ -25,7 +25,7 @@ from features.events.dedupe import DUPLICATE_KEY, log_repeats, repeated_codes
 from features.events.text import EVENT_TYPE_DTYPE, log_unknown_types, type_codes
 from features.io import table_parts
 from features.kernels.ids import first_rows, pack_arrow
-from features.kernels.parallel import read_ahead
+from features.kernels.parallel import ordered_map, read_ahead
 from features.kernels.radix import RadixIndex
 from features.schema import INTERACTIONS_OPTIONAL, INTERACTIONS_REQUIRED
 
@@ -286,9 +286,11 @@ class _Batches:
         )
         indices = encoded.indices.to_numpy(zero_copy_only=False)
         codes, unknown = type_codes(encoded.dictionary.to_pylist())
-        counts = np.bincount(indices, minlength=len(codes))
-        self.unknown_events += int(sum(n for n, name in zip(counts, unknown, strict=True) if name))
-        self.unknown_names |= {name for name in unknown if name}
+        if any(unknown):  # counted only when a spelling is unknown: most logs have none
+            counts = np.bincount(indices, minlength=len(codes))
+            flagged = np.array([bool(name) for name in unknown])
+            self.unknown_events += int(counts[flagged].sum())
+            self.unknown_names |= {name for name in unknown if name}
         return codes[indices]
 
     def _posts(self, batch: pa.RecordBatch) -> np.ndarray:
@@ -339,16 +341,51 @@ def small_dictionaries(footer: pq.FileMetaData, names: list[str]) -> list[str]:
     return [name for name in names if small(name)]
 
 
-def _batches(
+def _read_columns(footer: pq.FileMetaData) -> tuple[list[str], list[str]]:
+    """The columns of a part to read, and those of them to read as dictionaries."""
+    names = footer.schema.to_arrow_schema().names
+    columns = [name for name in COLUMNS if name in names]
+    ids = small_dictionaries(footer, [name for name in ID_COLUMNS if name in columns])
+    return columns, [name for name in TYPE_COLUMNS if name in columns] + ids
+
+
+def _row_group(read: tuple[Path, pq.FileMetaData, int]) -> pa.Table:
+    part, footer, group = read
+    columns, dictionary = _read_columns(footer)
+    options = {"metadata": footer, "read_dictionary": dictionary, "pre_buffer": False}
+    with pq.ParquetFile(part, **options) as file:
+        return file.read_row_group(group, columns=columns, use_threads=False)
+
+
+def _streamed(
     parts: list[Path], footers: list[pq.FileMetaData], batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
     for part, footer in zip(parts, footers, strict=True):
-        names = footer.schema.to_arrow_schema().names
-        columns = [name for name in COLUMNS if name in names]
-        ids = small_dictionaries(footer, [name for name in ID_COLUMNS if name in columns])
-        dictionary = [name for name in TYPE_COLUMNS if name in columns] + ids
+        columns, dictionary = _read_columns(footer)
         with pq.ParquetFile(part, read_dictionary=dictionary, pre_buffer=False) as file:
             yield from file.iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def _batches(
+    parts: list[Path], footers: list[pq.FileMetaData], batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Every part's rows in order, in batches of at most `batch_rows`, decoded on threads
+    while the caller converts the batch before."""
+    groups = [
+        (part, footer, group)
+        for part, footer in zip(parts, footers, strict=True)
+        for group in range(footer.num_row_groups)
+    ]
+    sizes = [footer.row_group(group).num_rows for _, footer, group in groups]
+    if sizes and max(sizes) <= batch_rows and sum(sizes) >= len(sizes) * batch_rows // 4:
+        # Row groups of about a batch: two decoded at once, each on one thread. Arrow
+        # decodes one group's columns on its own threads, but unevenly (ids cost most).
+        # Many small groups are left to the stream, which joins them into batches.
+        for table in ordered_map(_row_group, groups, workers=2):
+            yield from table.to_batches()
+    else:
+        # Batch by batch, the next one read while this one is used.
+        yield from read_ahead(_streamed(parts, footers, batch_rows))
 
 
 def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame | None:
@@ -372,7 +409,7 @@ def read_lean_events(path: Path, batch_rows: int = BATCH_ROWS) -> pd.DataFrame |
     columns = {name: np.empty(rows, dtype=kind) for name, kind in _KINDS.items()}
     state = _Batches()
     try:
-        for batch in read_ahead(_batches(parts, footers, batch_rows)):
+        for batch in _batches(parts, footers, batch_rows):
             start = state.rows
             for name, values in state.convert(batch).items():
                 columns[name][start : state.rows] = values

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ def run_all(tasks: Sequence[Callable[[], Any]], parallel: bool) -> list[Any]:
 
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 _END = object()
 
 
@@ -47,6 +49,30 @@ def read_ahead(items: Iterator[Item]) -> Iterator[Item]:
         while (item := pending.result()) is not _END:
             pending = pool.submit(next, items, _END)
             yield item
+
+
+def ordered_map(
+    function: Callable[[Item], Result], items: Iterable[Item], workers: int
+) -> Iterator[Result]:
+    """`function` of each item, in order, made on `workers` threads at once while the caller
+    uses the result before them (so `workers` + 1 results are alive at most).
+
+    For independent reads whose decoding releases the GIL: one Parquet row group each. The
+    first error is raised where its result would have been.
+    """
+    queue = iter(items)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[Result]] = deque()
+
+        def fill() -> None:
+            while len(pending) < workers and (item := next(queue, _END)) is not _END:
+                pending.append(pool.submit(function, item))  # type: ignore[arg-type]
+
+        fill()
+        while pending:
+            result = pending.popleft().result()
+            fill()
+            yield result
 
 
 def map_chunks(

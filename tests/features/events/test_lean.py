@@ -69,10 +69,12 @@ def messy() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("width", [5, 12, 40])  # one word, two words hashed, long text
-def test_equal_to_the_general_read_batch_by_batch(tmp_path, messy, width):
+# Row groups over a batch are streamed batch by batch; smaller ones are read two at a time.
+@pytest.mark.parametrize("batch_rows", [337, 1000, 2500])
+def test_equal_to_the_general_read_batch_by_batch(tmp_path, messy, width, batch_rows):
     frame = _events(np.random.default_rng(width), 6000, width)
     path = _write(frame, tmp_path / "events.parquet", row_group_size=1000)
-    lean = read_lean_events(path, batch_rows=337)
+    lean = read_lean_events(path, batch_rows=batch_rows)
     assert lean is not None
     pd.testing.assert_frame_equal(lean, _general(path))
     assert len(lean) < len(frame)  # the repeats were dropped
