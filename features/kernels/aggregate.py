@@ -222,9 +222,13 @@ def decayed_points(
     Returns:
         float64 totals over all events and over `part_types` only; 0 without events.
     """
-    decay = np.exp2(events.age / (-half_life_days * MICROS_PER_DAY))
-    weights = points[events.types] * decay
-    part = np.isin(events.types, np.asarray(part_types))
+    # In place: each full-size temporary costs a pass over every event.
+    weights = np.divide(events.age, -half_life_days * MICROS_PER_DAY)
+    np.exp2(weights, out=weights)
+    weights *= points[events.types]
+    in_part = np.zeros(points.size, dtype=bool)
+    in_part[np.asarray(part_types, dtype=np.int64)] = True
+    part = in_part[events.types]
     n = events.n_followers
     total = np.bincount(events.rows, weights=weights, minlength=n)
     return total, np.bincount(events.rows[part], weights=weights[part], minlength=n)
