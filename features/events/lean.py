@@ -234,7 +234,8 @@ def _distinct(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
             if packed.short or packed.take(kept).equal(packed.take(first[indices[kept]])):
                 return ids.take(pa.array(first, mask=first < 0)), indices.astype(np.int64)
         ids = pc.dictionary_encode(ids)
-    indices = pc.fill_null(ids.indices, -1).to_numpy().astype(np.int64)
+    # Signed first: Arrow allows unsigned indices (uint32 from some exporters), where -1 is not.
+    indices = pc.fill_null(ids.indices.cast(pa.int64()), -1).to_numpy()
     return ids.dictionary.cast(pa.large_string()), indices
 
 
@@ -324,10 +325,13 @@ def _indexed(schema: pa.Schema) -> bool:
 def small_dictionaries(footer: pq.FileMetaData, names: list[str]) -> list[str]:
     """The columns of `names` dictionary-encoded in every row group with a small dictionary
     page (so none overflowed: every data page holds codes), small beside the codes too."""
-    schema = footer.schema.to_arrow_schema()
+    # Row groups number leaf columns, which differ from fields once a field is nested.
+    leaves = {footer.schema.column(leaf).path: leaf for leaf in range(footer.num_columns)}
 
     def small(name: str) -> bool:
-        position = schema.get_field_index(name)
+        position = leaves.get(name)
+        if position is None:
+            return False
         for group in range(footer.num_row_groups):
             chunk = footer.row_group(group).column(position)
             start = chunk.dictionary_page_offset
@@ -349,9 +353,8 @@ def _read_columns(footer: pq.FileMetaData) -> tuple[list[str], list[str]]:
     return columns, [name for name in TYPE_COLUMNS if name in columns] + ids
 
 
-def _row_group(read: tuple[Path, pq.FileMetaData, int]) -> pa.Table:
-    part, footer, group = read
-    columns, dictionary = _read_columns(footer)
+def _row_group(read: tuple[Path, pq.FileMetaData, tuple[list[str], list[str]], int]) -> pa.Table:
+    part, footer, (columns, dictionary), group = read
     options = {"metadata": footer, "read_dictionary": dictionary, "pre_buffer": False}
     with pq.ParquetFile(part, **options) as file:
         return file.read_row_group(group, columns=columns, use_threads=False)
@@ -372,11 +375,12 @@ def _batches(
     """Every part's rows in order, in batches of at most `batch_rows`, decoded on threads
     while the caller converts the batch before."""
     groups = [
-        (part, footer, group)
+        (part, footer, columns, group)
         for part, footer in zip(parts, footers, strict=True)
+        for columns in [_read_columns(footer)]  # once a part: its footer is read once
         for group in range(footer.num_row_groups)
     ]
-    sizes = [footer.row_group(group).num_rows for _, footer, group in groups]
+    sizes = [footer.row_group(group).num_rows for _, footer, _, group in groups]
     if sizes and max(sizes) <= batch_rows and sum(sizes) >= len(sizes) * batch_rows // 4:
         # Row groups of about a batch: two decoded at once, each on one thread. Arrow
         # decodes one group's columns on its own threads, but unevenly (ids cost most).

@@ -57,8 +57,9 @@ def ordered_map(
     """`function` of each item, in order, made on `workers` threads at once while the caller
     uses the result before them (so `workers` + 1 results are alive at most).
 
-    For independent reads whose decoding releases the GIL: one Parquet row group each. The
-    first error is raised where its result would have been.
+    For independent reads whose decoding releases the GIL: one Parquet row group each. An
+    error of `function` is raised where its result would have been (`items` is read ahead, so
+    an error of its own may come up to `workers` results early).
     """
     queue = iter(items)
     with ThreadPoolExecutor(max_workers=workers) as pool:

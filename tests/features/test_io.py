@@ -294,3 +294,30 @@ def test_empty_chunks_write_one_header_and_an_empty_run_its_columns(tmp_path) ->
         with TableWriter(tmp_path / f"none{Path(name).suffix}") as writer:
             writer.write(empty)
         assert list(read_table(tmp_path / f"none{Path(name).suffix}").columns) == ["id"]
+
+
+def test_parquet_keeps_dictionaries_for_all_but_floats(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    n = 2000
+    scores = pd.DataFrame(
+        {
+            "follower_id": [f"f{i % 50}" for i in range(n)],
+            "tier": ["A", "B"] * (n // 2),
+            "probability": [i / n for i in range(n)],
+            "reasons": [["many likes", "a recent visit"]] * n,
+        }
+    )
+    path = write_table(scores, tmp_path / "scores.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), scores, check_dtype=False)
+    group = pq.read_metadata(path).row_group(0)
+    encoded = {
+        group.column(leaf).path_in_schema: "RLE_DICTIONARY" in group.column(leaf).encodings
+        for leaf in range(group.num_columns)
+    }
+    assert encoded == {
+        "follower_id": True,
+        "tier": True,
+        "probability": False,
+        "reasons.list.element": True,
+    }

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.events.lean import read_lean_events
+from features.events.lean import read_lean_events, small_dictionaries
 from features.events.load import load_tables, validate_interactions
 
 TYPES = ["view", " Like", "LIKE ", "dm", "click", "hologram", "Zap", "profile_visit"]
@@ -179,3 +179,25 @@ def test_load_tables_reads_lean_and_says_what_it_dropped(tmp_path, messy, caplog
     assert any("duplicate events dropped" in line for line in lean_log)
     pd.testing.assert_frame_equal(tables.interactions, general)
     assert sorted(tables.followers["follower_id"]) == sorted(general["follower_id"].unique())
+
+
+def test_unsigned_dictionary_ids_and_a_nested_column_first(tmp_path, ids_read):
+    # Some exporters keep categories with unsigned indices (uint8, uint32), nulls or not.
+    n = 6
+    times = pa.array(np.arange(n) * 10**6, pa.timestamp("us", tz="UTC"))
+    posts = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, None, 1, 0, None], pa.uint8()), pa.array(["x", "y"])
+    )
+    followers = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 0, 1, 2, 2], pa.uint32()), pa.array(["a", "b", "c"])
+    )
+    # A struct column ahead of ours: row groups number its leaves, not the table's fields,
+    # and only the ids have dictionary pages.
+    device = pa.array([{"os": "ios", "model": "x"}] * n)
+    table = {"device": device, "follower_id": followers, "event_type": ["view"] * n,
+             "occurred_at": times, "post_id": posts}  # fmt: skip
+    path = tmp_path / "unsigned.parquet"
+    pq.write_table(pa.table(table), path, use_dictionary=["follower_id", "post_id"])
+    pd.testing.assert_frame_equal(read_lean_events(path, batch_rows=4), _general(path))
+    chosen = small_dictionaries(pq.read_metadata(path), ["follower_id", "post_id"])
+    assert chosen == ([] if ids_read == "ids as text" else ["follower_id", "post_id"])
