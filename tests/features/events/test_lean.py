@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.events.lean import read_lean_events, small_dictionaries
+from features.events.batches import small_dictionaries
+from features.events.lean import read_lean_events
 from features.events.load import load_tables, validate_interactions
 
 TYPES = ["view", " Like", "LIKE ", "dm", "click", "hologram", "Zap", "profile_visit"]
@@ -56,10 +57,10 @@ def ids_read(request, monkeypatch) -> str:
     """Every test both ways: ids packed from their text (a file whose dictionaries overflowed)
     and ids taken from the file's dictionaries (small ones)."""
     if request.param == "ids as text":
-        monkeypatch.setattr("features.events.lean.SMALL_DICTIONARY", -1)
+        monkeypatch.setattr("features.events.batches.SMALL_DICTIONARY", -1)
     else:
-        monkeypatch.setattr("features.events.lean.SMALL_DICTIONARY", 1 << 40)
-        monkeypatch.setattr("features.events.lean.SMALL_SHARE", 1)
+        monkeypatch.setattr("features.events.batches.SMALL_DICTIONARY", 1 << 40)
+        monkeypatch.setattr("features.events.batches.SMALL_SHARE", 1)
     return request.param
 
 
