@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import build_follower_features
-from features.kernels.ids import lookup_codes
+from features.kernels.ids import lookup_codes, take_codes
 from features.kernels.parallel import cores
 from features.schema import ENTITY_KEY, FeatureConfig
 
@@ -89,7 +89,7 @@ def event_positions(
     part (`part`, one per follower), in file order, so each follower's sums add up in the same
     order as in one pass; events of followers not listed go nowhere."""
     owner = lookup_codes(events[ENTITY_KEY], pd.Index(followers.astype("str")))
-    event_part = np.where(owner >= 0, np.append(part, -1)[owner], -1)
+    event_part = take_codes(part, owner)
     order = np.argsort(event_part, kind="stable")  # one sort, not one pass per part
     bounds = np.searchsorted(event_part[order], np.arange(n + 1))
     return [order[bounds[k] : bounds[k + 1]] for k in range(n)]

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.kernels.ids import first_rows, pack_arrow
+from features.kernels.ids import first_rows, pack_arrow, take_codes
 from features.kernels.radix import RadixIndex
 
 
@@ -36,7 +36,7 @@ class IdVocabulary:
         if codes is None or (codes < 0).any():
             # New ids are numbered in order of their first row: only then are rows searched.
             codes = self._codes(words, first_rows(indices, len(words)))
-        return np.append(codes, -1).astype(np.int32)[indices]
+        return take_codes(codes, indices, np.int32)
 
     def _lookup(self, words: pa.Array) -> np.ndarray:
         """The code of each word, -1 for a new one (nothing is numbered)."""
@@ -61,13 +61,13 @@ class IdVocabulary:
         index = self._radix_index()
         if packed is None or not packed.short or index is None:
             return None
-        codes = np.append(self._tables[1][1], -1)[index.get_indexer(packed.low)]
+        codes = take_codes(self._tables[1][1], index.get_indexer(packed.low))
         codes[packed.missing] = -1  # a missing id packs like "": never its code
         new = np.flatnonzero((codes < 0) & ~packed.missing)
         if new.size:
             words, indices = _distinct(ids.take(pa.array(new)))
             fresh = self._codes(words, first_rows(indices, len(words)))
-            codes[new] = np.append(fresh, -1)[indices]
+            codes[new] = take_codes(fresh, indices)
         return codes.astype(np.int32)
 
     def _radix_index(self) -> RadixIndex | None:

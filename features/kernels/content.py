@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.events.load import validate_posts
 from features.kernels.aggregate import MICROS_PER_DAY, EventCodes, count_distinct, ratio, to_micros
-from features.kernels.ids import factorize_ids, lookup_codes
+from features.kernels.ids import factorize_ids, lookup_codes, take_codes
 from features.schema import ALL_EVENT_TYPES, VIDEO_FORMATS, FeatureConfig
 
 _VIEW = ALL_EVENT_TYPES.index("view")
@@ -53,8 +53,7 @@ def content_columns(
             distinct = pd.Series(post_ids.cat.categories)  # the codes number these
         else:
             distinct = post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
-        # A post-less event's code, -1, takes the appended -1.
-        post_row = np.append(lookup_codes(distinct, known_ids), -1)[codes]
+        post_row = take_codes(lookup_codes(distinct, known_ids), codes)
     return content_kernel(
         recent, codes, holders.size, (known, post_row), _values(interactions), config
     )

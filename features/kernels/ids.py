@@ -158,8 +158,7 @@ def lookup_codes(values: pd.Series, vocabulary: pd.Index) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
         # Each distinct id looked up once, then spread over the rows by their codes.
         found = lookup_codes(pd.Series(values.cat.categories), vocabulary)
-        # A missing value's code, -1, takes the appended -1: one gather, no further pass.
-        return np.append(found, -1).astype(np.int64)[values.cat.codes.to_numpy()]
+        return take_codes(found, values.cat.codes.to_numpy())
     packed, table = pack_ids(values), pack_ids(vocabulary)
     if packed is not None and table is not None and not table.missing.any():
         exact = packed.short and table.short
@@ -205,6 +204,12 @@ def factorize_ids(values: pd.Series, positions: np.ndarray) -> tuple[np.ndarray,
             return codes.astype(np.int64), holders
     codes, uniques = pd.factorize(np.asarray(values.iloc[positions], dtype=object))
     return codes.astype(np.int64), first_rows(codes, len(uniques))
+
+
+def take_codes(table: np.ndarray, codes: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+    """`table[codes]` as `dtype`, -1 where a code is -1 (missing): a spare -1 appended to the
+    table makes that one gather, with no pass to mask the missing ones."""
+    return np.append(table, -1).astype(dtype, copy=False)[codes]
 
 
 def first_rows(codes: np.ndarray, n_codes: int) -> np.ndarray:
