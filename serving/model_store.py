@@ -46,19 +46,30 @@ def bento_tag(model_name: str, version: str) -> str:
 
 
 def import_to_bentoml(model_uri: str) -> str:
-    """Copy a registered version into the BentoML model store (once) and return its tag."""
+    """Copy a registered version into the BentoML model store (once) and return its tag.
+
+    The BentoML store is one per user, while registries are one per project folder: a
+    `lead-scorer` version 1 of another folder (or of an mlruns folder since deleted) may sit
+    under the same tag. The copy is labelled with its training run and replaced when the
+    run differs, so a stale model is never served.
+    """
     import bentoml
     from bentoml.exceptions import NotFound
+    from mlflow import MlflowClient
 
     name, version = resolve_version(model_uri)
     tag = bento_tag(name, version)
+    run_id = MlflowClient().get_model_version(name, version).run_id or ""
     try:
-        bentoml.models.get(tag)
-        return tag
+        stored = bentoml.models.get(tag)
     except NotFound:
-        pass
-    bentoml.mlflow.import_model(
-        tag, f"models:/{name}/{version}", labels={"model_name": name, "model_version": version}
-    )
+        stored = None
+    if stored is not None:
+        if stored.info.labels.get("run_id") == run_id:
+            return tag
+        bentoml.models.delete(tag)
+        logger.info("%s in the BentoML model store came from another run: replaced", tag)
+    labels = {"model_name": name, "model_version": version, "run_id": run_id}
+    bentoml.mlflow.import_model(tag, f"models:/{name}/{version}", labels=labels)
     logger.info("imported %s version %s into the BentoML model store as %s", name, version, tag)
     return tag
