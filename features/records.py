@@ -12,7 +12,7 @@ import numpy as np
 
 from features.build import Columns, follower_columns, profile_columns
 from features.events.text import campaign_name, flag, fold
-from features.kernels.aggregate import N_TYPES, EventCodes
+from features.kernels.aggregate import EventCodes
 from features.kernels.content import KnownPosts, content_kernel
 from features.schema import (
     ALL_EVENT_TYPES,
@@ -166,8 +166,7 @@ def _codes(events: Sequence[EventRecord], row_of: dict[str, int], as_of_us: int)
     chosen = [events[position] for position in positions]
     rows = np.array([row_of[event.follower_id] for event in chosen], dtype=np.int64)
     types = np.array([type_code(event.event_type) for event in chosen], dtype=np.int8)
-    cells = rows * N_TYPES + types
-    return EventCodes(rows, types, as_of_us - times[positions], cells, positions, len(row_of))
+    return EventCodes(rows, types, as_of_us - times[positions], positions, len(row_of))
 
 
 def _content(

@@ -26,10 +26,17 @@ class EventCodes:
     rows: np.ndarray  # int64 position of the follower in the output
     types: np.ndarray  # int8 code in ALL_EVENT_TYPES
     age: np.ndarray  # int64 microseconds before as_of, always > 0
-    cells: np.ndarray  # int64 rows * N_TYPES + types: one bin per follower and type
     # Which rows of the input frame these events are: a boolean mask or int64 positions.
     source: np.ndarray
     n_followers: int
+
+    @cached_property
+    def cells(self) -> np.ndarray:
+        """int64 rows * N_TYPES + types: one bin per follower and type, shared by the count and
+        recency kernels (made by `encode_events` before they share it on threads)."""
+        cells = np.multiply(self.rows, N_TYPES, dtype=np.int64)
+        cells += self.types
+        return cells
 
     @cached_property
     def positions(self) -> np.ndarray:
@@ -37,9 +44,16 @@ class EventCodes:
         return np.flatnonzero(self.source) if self.source.dtype == bool else self.source
 
     def take(self, keep: np.ndarray) -> EventCodes:
-        """The events selected by a boolean mask or positions."""
-        parts = (self.rows, self.types, self.age, self.cells, self.positions)
-        return EventCodes(*(part[keep] for part in parts), self.n_followers)
+        """The events selected by a boolean mask or positions (bins are made again if asked)."""
+        if self.source.dtype == bool and keep.dtype == bool:
+            # The frame's rows of the kept events as a mask again: a pass over the frame's
+            # rows, where their positions would be a large array most callers never read.
+            source = np.zeros_like(self.source)
+            source[self.source] = keep
+        else:
+            source = self.positions[keep]
+        parts = (self.rows, self.types, self.age)
+        return EventCodes(*(part[keep] for part in parts), source, self.n_followers)
 
     def within(self, days: int) -> EventCodes:
         """The events at most `days` old (no copy when that is all of them)."""
@@ -84,9 +98,9 @@ def encode_events(interactions: pd.DataFrame, ids: pd.Index, as_of_us: int) -> E
     # Ages and bins are computed only for the events kept, in place where the arrays are ours:
     # every full-size temporary costs a pass of page zeroing on tens of millions of events.
     age = np.subtract(as_of_us, micros, out=micros if micros.base is None else None)
-    cells = np.multiply(rows, N_TYPES)
-    cells += types  # one bin per (follower, type), shared by the count and recency kernels
-    return EventCodes(rows, types, age, cells, source, len(ids))
+    events = EventCodes(rows, types, age, source, len(ids))
+    _ = events.cells  # made once here, before kernels on threads share it
+    return events
 
 
 def _select(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -187,7 +201,8 @@ def sorted_pairs(major: np.ndarray, minor: np.ndarray, n_major: int, n_minor: in
 def count_distinct(rows: np.ndarray, codes: np.ndarray, n_codes: int, n: int) -> np.ndarray:
     """int32 number of distinct codes per follower row; negative (missing) codes are left out."""
     held = codes >= 0
-    rows, codes = rows[held], codes[held]
+    if not held.all():  # callers often pass only events with a code: no copies then
+        rows, codes = rows[held], codes[held]
     stride = -(-max(n_codes, 1) // 64) * 8  # bytes of one row's bits, in whole words
     if n * stride <= 8 * codes.size:  # no larger than the sort's int64 keys
         return _distinct_by_bits(rows, codes, n, stride)

@@ -37,26 +37,35 @@ def content_columns(
     table every affinity column is NaN; with one, a follower without interactions with known
     posts gets NaN shares, 0 watch seconds and a NaN mean watch time.
     """
-    recent = events.within(config.long_days)
-    if "post_id" in interactions:
-        codes, holders = factorize_ids(interactions["post_id"], recent.positions)
-    else:
-        codes, holders = np.full(recent.rows.size, -1, dtype=np.int64), np.empty(0, np.int64)
+    recent, codes, distinct = _posted(interactions, events, config.long_days)
+    values = _values(interactions)
     if posts is None:
-        return content_kernel(recent, codes, holders.size, None, _values(interactions), config)
+        return content_kernel(recent, codes, len(distinct), None, values, config)
     known_ids, known = _known_posts(posts, as_of_us)
-    post_row = np.full(codes.size, -1, dtype=np.int64)
-    if holders.size:
-        # Look up each distinct post once, not once per event.
-        post_ids = interactions["post_id"]
-        if isinstance(post_ids.dtype, pd.CategoricalDtype):
-            distinct = pd.Series(post_ids.cat.categories)  # the codes number these
-        else:
-            distinct = post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
-        post_row = take_codes(lookup_codes(distinct, known_ids), codes)
-    return content_kernel(
-        recent, codes, holders.size, (known, post_row), _values(interactions), config
-    )
+    # Each distinct post looked up once, not once per event.
+    post_row = take_codes(lookup_codes(distinct, known_ids), codes)
+    return content_kernel(recent, codes, len(distinct), (known, post_row), values, config)
+
+
+def _posted(
+    interactions: pd.DataFrame, events: EventCodes, long_days: int
+) -> tuple[EventCodes, np.ndarray, pd.Series]:
+    """The events of the long window that name a post (the content kernel needs no others),
+    the number of each one's post, and the post id of each number."""
+    if "post_id" not in interactions:
+        none = events.take(np.zeros(events.rows.size, dtype=bool))
+        return none, np.empty(0, dtype=np.int64), pd.Series([], dtype="str")
+    post_ids = interactions["post_id"]
+    if isinstance(post_ids.dtype, pd.CategoricalDtype):
+        # Validated events: posts already numbered, and only the counted events' numbers read.
+        every = post_ids.cat.codes.to_numpy()
+        codes = every[events.source]
+        chosen = codes >= 0
+        chosen &= events.age <= long_days * MICROS_PER_DAY
+        return events.take(chosen), codes[chosen], pd.Series(post_ids.cat.categories)
+    recent = events.within(long_days)
+    codes, holders = factorize_ids(post_ids, recent.positions)
+    return recent, codes, post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
 
 
 def content_kernel(

@@ -230,6 +230,25 @@ def test_threaded_kernels_give_the_same_table(monkeypatch, post_interactions, fo
     pd.testing.assert_frame_equal(threaded, serial)
 
 
+@pytest.mark.parametrize("as_mask", [True, False])
+def test_taken_events_keep_their_rows_of_the_frame(as_mask):
+    from features.kernels.aggregate import N_TYPES, EventCodes
+
+    rng = np.random.default_rng(3)
+    frame_rows, size, n = 3000, 1000, 40
+    positions = np.sort(rng.choice(frame_rows, size, replace=False))
+    source = np.isin(np.arange(frame_rows), positions) if as_mask else positions
+    rows, types = rng.integers(0, n, size), rng.integers(0, N_TYPES, size).astype(np.int8)
+    events = EventCodes(rows, types, rng.integers(1, 10**9, size), source, n)
+    assert (events.positions == positions).all()
+    keep = rng.random(size) < 0.3
+    for chosen in (keep, np.flatnonzero(keep)[::-1]):
+        taken = events.take(chosen)
+        assert (taken.positions == positions[chosen]).all()
+        assert (taken.rows == rows[chosen]).all() and (taken.types == types[chosen]).all()
+        assert (taken.cells == rows[chosen] * N_TYPES + types[chosen]).all()
+
+
 @pytest.mark.parametrize("windows", [(7, 30, 90), (30, 7), (1, 1, 400)])
 def test_window_count_kernel_matches_a_direct_count(windows):
     from features.kernels.aggregate import MICROS_PER_DAY, N_TYPES, EventCodes, window_counts
@@ -239,7 +258,7 @@ def test_window_count_kernel_matches_a_direct_count(windows):
     rows, types = rng.integers(0, n, size), rng.integers(0, N_TYPES, size).astype(np.int8)
     # Ages up to 500 days, some exactly on a window's edge.
     age = rng.integers(1, 500, size) * MICROS_PER_DAY - rng.integers(0, 2, size)
-    events = EventCodes(rows, types, age, rows * N_TYPES + types, np.arange(size), n)
+    events = EventCodes(rows, types, age, np.arange(size), n)
     counts = window_counts(events, windows)
     assert counts.shape == (n, len(windows), N_TYPES)
     for position, window in enumerate(windows):
@@ -259,7 +278,7 @@ def test_daily_rhythm_kernel_matches_a_direct_count(n, size):
     rng = np.random.default_rng(n)
     rows, types = rng.integers(0, n, size), rng.integers(0, N_TYPES, size).astype(np.int8)
     age = rng.integers(1, 120, size) * MICROS_PER_DAY - rng.integers(0, 2, size)
-    events = EventCodes(rows, types, age, rows * N_TYPES + types, np.arange(size), n)
+    events = EventCodes(rows, types, age, np.arange(size), n)
     rhythm = daily_rhythm(events, windows)
     frame = pd.DataFrame({"row": rows, "day": (age - 1) // MICROS_PER_DAY})
     for window in windows:

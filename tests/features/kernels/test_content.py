@@ -90,3 +90,11 @@ def test_event_order_does_not_matter(post_interactions, followers, posts):
         build_follower_features(shuffled, followers, AS_OF, posts),
         build_follower_features(post_interactions, followers, AS_OF, posts),
     )
+
+
+def test_post_ids_as_text_give_the_same_columns(post_interactions, followers, posts):
+    # Validated events number their posts; a frame with text post ids is numbered here.
+    as_text = post_interactions.assign(post_id=post_interactions["post_id"].astype("str"))
+    assert not isinstance(as_text["post_id"].dtype, pd.CategoricalDtype)
+    coded = build_follower_features(post_interactions, followers, AS_OF, posts)
+    pd.testing.assert_frame_equal(build_follower_features(as_text, followers, AS_OF, posts), coded)
