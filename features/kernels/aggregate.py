@@ -160,10 +160,16 @@ def daily_rhythm(events: EventCodes, windows_days: Sequence[int]) -> DailyRhythm
     """
     span = max(windows_days)
     inside = events.age <= span * MICROS_PER_DAY
-    day = (events.age[inside] - 1) // MICROS_PER_DAY
+    day = events.age[inside]
+    day -= 1  # in place: a temporary per step would cost a pass over the events each
+    day //= MICROS_PER_DAY
     n = events.n_followers
     if n * span <= 2 * day.size:
-        return _rhythm_by_table(events.rows[inside], day, n, span, windows_days)
+        cells = events.rows[inside]  # a copy: the (follower, day) bins are made in it
+        cells *= span
+        cells += day
+        del day
+        return _rhythm_by_table(cells, n, span, windows_days)
     # One sort by (follower, day) turns "distinct days" and "busiest day" into run lengths.
     keys = sorted_pairs(events.rows[inside], day, n, span)
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else keys[:0]
@@ -180,12 +186,11 @@ def daily_rhythm(events: EventCodes, windows_days: Sequence[int]) -> DailyRhythm
 
 
 def _rhythm_by_table(
-    rows: np.ndarray, day: np.ndarray, n: int, span: int, windows_days: Sequence[int]
+    cells: np.ndarray, n: int, span: int, windows_days: Sequence[int]
 ) -> DailyRhythm:
-    """`daily_rhythm` from a table of events per follower and day, when the table is no
-    larger than the events: one scatter-add instead of a sort, several times faster."""
-    cells = rows * span
-    cells += day
+    """`daily_rhythm` from a table of events per follower and day (`cells`: follower * span +
+    day of each event), when the table is no larger than the events: one scatter-add instead
+    of a sort, several times faster."""
     per_day = np.zeros((n, span), dtype=np.int32)
     np.add.at(per_day.reshape(-1), cells, np.int32(1))
     active = {w: np.count_nonzero(per_day[:, :w], axis=1).astype(np.int32) for w in windows_days}
@@ -237,16 +242,15 @@ def decayed_points(
     Returns:
         float64 totals over all events and over `part_types` only; 0 without events.
     """
-    # In place: each full-size temporary costs a pass over every event.
+    # Decayed weights summed per (follower, type) bin, then weighed by points per type: no
+    # per-event points or subsets of the events, and the weights computed in place.
     weights = np.divide(events.age, -half_life_days * MICROS_PER_DAY)
     np.exp2(weights, out=weights)
-    weights *= points[events.types]
-    in_part = np.zeros(points.size, dtype=bool)
-    in_part[np.asarray(part_types, dtype=np.int64)] = True
-    part = in_part[events.types]
     n = events.n_followers
-    total = np.bincount(events.rows, weights=weights, minlength=n)
-    return total, np.bincount(events.rows[part], weights=weights[part], minlength=n)
+    by_type = np.bincount(events.cells, weights=weights, minlength=n * N_TYPES)
+    by_type = by_type.reshape(n, N_TYPES)
+    part = np.asarray(part_types, dtype=np.int64)
+    return by_type @ points.astype(np.float64), by_type[:, part] @ points[part].astype(np.float64)
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
