@@ -155,14 +155,14 @@ def follower_columns(
     """Every feature column, in `feature_columns(config)` order, from the coded events, the
     content kernel bound to its inputs and the profile's columns (`profile_columns`)."""
     windows = config.windows_days
-    counts, youngest, rhythm, scores, affinity = run_all(
+    affinity, counts, youngest, rhythm, scores = run_all(
         [
+            content,  # the longest first: the others share the second thread meanwhile
             partial(window_counts, events, windows),
             partial(youngest_age_by_type, events),
             partial(daily_rhythm, events, windows),
             # Decayed marketing points (EVENT_POINTS): all events, and high-intent ones only.
             partial(decayed_points, events, _POINTS, config.half_life_days, _HIGH_INTENT),
-            content,
         ],
         # The independent kernels on threads for large inputs (each whole: exact sums).
         parallel=events.rows.size >= PARALLEL_MIN_EVENTS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.events.text import EVENT_TYPE_DTYPE
-from features.kernels.ids import lookup_codes
+from features.kernels.ids import lookup_codes, take_codes
 from features.kernels.parallel import PARALLEL_MIN_EVENTS, run_all
 from features.schema import ALL_EVENT_TYPES, ENTITY_KEY, OTHER_EVENT
 
@@ -80,19 +80,20 @@ def type_codes(event_type: pd.Series) -> np.ndarray:
 def encode_events(interactions: pd.DataFrame, ids: pd.Index, as_of_us: int) -> EventCodes:
     """Code the events of followers in `ids` that happened strictly before `as_of_us`."""
     micros = to_micros(interactions["occurred_at"])
-    rows = lookup_codes(interactions[ENTITY_KEY], ids)
+    scored, rows_of = _follower_rows(interactions[ENTITY_KEY], ids)
     # Half-open cutoff: an event exactly at as_of belongs to the future, like the label window.
-    keep = (micros < as_of_us) & (rows >= 0)
+    keep = micros < as_of_us
+    keep &= scored
     types = type_codes(interactions["event_type"])
     if keep.all():
-        source = np.arange(keep.size)
+        rows, source = rows_of(None), np.arange(keep.size)
     else:
         # Masks, not positions: positions cost a pass and a large array that only the content
         # kernel needs (EventCodes.positions finds them then).
         rows, types, micros = run_all(
             # Boolean indexing: several times faster than np.compress here.
-            [partial(_select, part, keep) for part in (rows, types, micros)],
-            parallel=rows.size >= PARALLEL_MIN_EVENTS,
+            [partial(rows_of, keep), partial(_select, types, keep), partial(_select, micros, keep)],
+            parallel=keep.size >= PARALLEL_MIN_EVENTS,
         )
         source = keep
     # Ages and bins are computed only for the events kept, in place where the arrays are ours:
@@ -101,6 +102,30 @@ def encode_events(interactions: pd.DataFrame, ids: pd.Index, as_of_us: int) -> E
     events = EventCodes(rows, types, age, source, len(ids))
     _ = events.cells  # made once here, before kernels on threads share it
     return events
+
+
+def _follower_rows(
+    followers: pd.Series, ids: pd.Index
+) -> tuple[np.ndarray, Callable[[np.ndarray | None], np.ndarray]]:
+    """Whether each event's follower is in `ids`, and a function giving the int64 row in
+    `ids` of the events a mask selects (all of them for None)."""
+    if isinstance(followers.dtype, pd.CategoricalDtype):
+        # Validated events: each distinct follower looked up once, and the rows taken for the
+        # kept events only (no int64 array over every event).
+        found = lookup_codes(pd.Series(followers.cat.categories), ids)
+        codes = followers.cat.codes.to_numpy()
+        scored = np.append(found >= 0, False)[codes]  # a missing id (-1) is never scored
+
+        def coded_rows(keep: np.ndarray | None) -> np.ndarray:
+            return take_codes(found, codes if keep is None else codes[keep])
+
+        return scored, coded_rows
+    rows = lookup_codes(followers, ids)
+    return rows >= 0, partial(_select_or_all, rows)
+
+
+def _select_or_all(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    return values if keep is None else values[keep]
 
 
 def _select(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -249,8 +274,16 @@ def decayed_points(
     n = events.n_followers
     by_type = np.bincount(events.cells, weights=weights, minlength=n * N_TYPES)
     by_type = by_type.reshape(n, N_TYPES)
-    part = np.asarray(part_types, dtype=np.int64)
-    return by_type @ points.astype(np.float64), by_type[:, part] @ points[part].astype(np.float64)
+    return _weighed(by_type, points, range(N_TYPES)), _weighed(by_type, points, part_types)
+
+
+def _weighed(by_type: np.ndarray, points: np.ndarray, types: Iterable[int]) -> np.ndarray:
+    """Sum over `types` of each row's column times its points, type by type: the same bits for
+    a follower however many rows there are (a matrix product's order depends on the shape)."""
+    total = np.zeros(by_type.shape[0])
+    for code in types:
+        total += by_type[:, code] * float(points[code])
+    return total
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
