@@ -210,7 +210,8 @@ def _optional_ids(values: pd.Series) -> pd.Series:
 
 
 def id_codes(ids: pd.Series) -> pd.Series:
-    """Text ids as a categorical: an int32 code per event and each id's text once.
+    """Text ids as a categorical: an integer code per event (as narrow as the number of
+    distinct ids allows) and each id's text once.
 
     Events hold ids this way from validation on: dropping repeats and looking followers up
     then move integers, not text (a few bytes an event instead of a string each).

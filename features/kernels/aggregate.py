@@ -32,8 +32,8 @@ class EventCodes:
 
     @cached_property
     def cells(self) -> np.ndarray:
-        """int64 rows * N_TYPES + types: one bin per follower and type, shared by the count and
-        recency kernels (made by `encode_events` before they share it on threads)."""
+        """int64 rows * N_TYPES + types: one bin per follower and type, shared by the count,
+        recency and decayed kernels (made by `encode_events` before they share it on threads)."""
         cells = np.multiply(self.rows, N_TYPES, dtype=np.int64)
         cells += self.types
         return cells

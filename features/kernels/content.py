@@ -50,8 +50,9 @@ def content_columns(
 def _posted(
     interactions: pd.DataFrame, events: EventCodes, long_days: int
 ) -> tuple[EventCodes, np.ndarray, pd.Series]:
-    """The events of the long window that name a post (the content kernel needs no others),
-    the number of each one's post, and the post id of each number."""
+    """The long window's events, each one's post numbered among theirs, and the post id of
+    each number. Validated events (posts as a categorical) keep only those naming a post, the
+    content kernel needs no others; text post ids keep them all, with -1 for no post."""
     if "post_id" not in interactions:
         none = events.take(np.zeros(events.rows.size, dtype=bool))
         return none, np.empty(0, dtype=np.int64), pd.Series([], dtype="str")
@@ -79,7 +80,7 @@ def content_kernel(
     """`content_columns` from coded inputs: whatever read the events computes the same numbers.
 
     Args:
-        recent: the events of the long window.
+        recent: events of the long window (those without a post may be left out).
         post_codes: per recent event, its post numbered among theirs (-1 without a post).
         n_posts: how many distinct posts `post_codes` numbers.
         known: the known posts and, per recent event, its row in them (-1 if not known);
