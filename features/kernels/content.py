@@ -50,9 +50,8 @@ def content_columns(
 def _posted(
     interactions: pd.DataFrame, events: EventCodes, long_days: int
 ) -> tuple[EventCodes, np.ndarray, pd.Series]:
-    """The long window's events, each one's post numbered among theirs, and the post id of
-    each number. Validated events (posts as a categorical) keep only those naming a post, the
-    content kernel needs no others; text post ids keep them all, with -1 for no post."""
+    """The events of the long window that name a post (the content kernel needs no others),
+    the number of each one's post, and the post id of each number."""
     if "post_id" not in interactions:
         none = events.take(np.zeros(events.rows.size, dtype=bool))
         return none, np.empty(0, dtype=np.int64), pd.Series([], dtype="str")
@@ -66,7 +65,9 @@ def _posted(
         return events.take(chosen), codes[chosen], pd.Series(post_ids.cat.categories)
     recent = events.within(long_days)
     codes, holders = factorize_ids(post_ids, recent.positions)
-    return recent, codes, post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
+    distinct = post_ids.iloc[recent.positions[np.maximum(holders, 0)]]
+    posted = codes >= 0
+    return recent.take(posted), codes[posted], distinct
 
 
 def content_kernel(
