@@ -440,7 +440,7 @@ class TableSource:
 
     def _unplaced(self) -> str:
         unplaced = len(self.table) - sum(len(part) for part in self.parts)
-        return f"; {unplaced:,} row(s) without a time in none" if unplaced else ""
+        return f"; {unplaced:,} row(s) left out: no time to place them by" if unplaced else ""
 
     def _leakage_excluded(self) -> list[str]:
         return self.audit.loc[self.audit["action"] == "excluded", "column"].tolist()
